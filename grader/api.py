@@ -1,0 +1,121 @@
+"""The Python API: the same work as the CLI, as plain functions.
+
+Example::
+
+    from grader.api import check
+    result = check("assignments", assignments=("activations",), device="cpu")
+    print(result.score, result.max_score)
+    for case in result.assignment("activations").cases:
+        if not case.passed:
+            print(case.function, case.id, case.dtype, case.message)
+"""
+
+from __future__ import annotations
+
+import atexit
+import datetime as _dt
+import os
+import re
+from pathlib import Path
+
+from .engine import Options, grade_submission, resolve_devices
+from .loader import Catalog, SubmissionError, default_reference_dir, load_catalog, load_submission
+from .results import GradeResult
+from .sandbox import Worker
+from .spec import SpecError
+
+__all__ = ["check", "list_assignments", "get_worker", "close_worker", "default_html_path", "SpecError",
+           "SubmissionError", "Options"]
+
+_WORKER: Worker | None = None
+
+
+def get_worker(*, reference_dir: str | os.PathLike | None = None) -> Worker:
+    """The process-wide grading worker, started on first use and reused.
+
+    Started by forking this process when no reference code is loaded yet
+    (fast), else by spawning ``python -m grader.zygote``.
+    """
+    global _WORKER
+    if _WORKER is None or not _WORKER.alive:
+        ref = Path(reference_dir) if reference_dir else default_reference_dir()
+        _WORKER = Worker(start="auto", secret_roots=(str(ref.resolve()),)).start()
+        atexit.register(close_worker)
+    return _WORKER
+
+
+def close_worker() -> None:
+    """Stop the process-wide worker (and every child it has)."""
+    global _WORKER
+    if _WORKER is not None:
+        _WORKER.close()
+        _WORKER = None
+
+
+def default_html_path(submission: str | os.PathLike, *, reports_dir: str | os.PathLike = "reports") -> Path:
+    """``reports/<submission name>-<UTC timestamp>.html``."""
+    name = Path(submission).resolve().name or "submission"
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(name).stem) or "submission"
+    stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    return Path(reports_dir) / f"{name}-{stamp}.html"
+
+
+def check(path: str | os.PathLike = "assignments", *, assignments: tuple[str, ...] | list[str] = (),
+          device: str = "auto", json_path: str | os.PathLike | None = None,
+          html_path: str | os.PathLike | None = None, reference_dir: str | os.PathLike | None = None,
+          options: Options | None = None, worker: Worker | None = None,
+          catalog: Catalog | None = None) -> GradeResult:
+    """Grade the submission at ``path``.
+
+    Args:
+        path: a folder of ``<assignment id>.py`` modules, one ``.py`` file, or a ``.ipynb`` notebook.
+        assignments: assignment ids to grade (default: all, or those a single file defines).
+        device: ``auto`` (CPU, plus CUDA when present), ``cpu`` or ``cuda``.
+        json_path: write the JSON result there.
+        html_path: write the HTML report there.
+        reference_dir: folder with references and ``specs/`` (default: see
+            :func:`grader.loader.default_reference_dir`).
+        options: engine options; ``devices`` is set from ``device``.
+        worker: a started :class:`~grader.sandbox.Worker` (default: the shared one).
+        catalog: a loaded catalog (default: loaded from ``reference_dir``).
+
+    Returns:
+        The :class:`~grader.results.GradeResult`.
+
+    Raises:
+        SpecError: the specs or references are broken, or an assignment id is unknown.
+        SubmissionError: the submission cannot be read at all.
+        ValueError: bad ``device``.
+    """
+    devices = resolve_devices(device)
+    worker = worker or get_worker(reference_dir=reference_dir)  # before references are imported: fork is safe
+    catalog = catalog or load_catalog(reference_dir)
+    for a in assignments:
+        catalog.get(a)
+    submission = load_submission(path, assignment_ids=catalog.ids)
+    opts = options or Options()
+    opts = Options(**{**opts.__dict__, "devices": devices})
+    result = grade_submission(submission, catalog, assignments=tuple(assignments), worker=worker, options=opts)
+    if json_path:
+        from .report import write_json
+
+        write_json(result, json_path)
+    if html_path:
+        from .report import write_html
+
+        write_html(result, html_path)
+    return result
+
+
+def list_assignments(*, reference_dir: str | os.PathLike | None = None) -> list[dict]:
+    """Assignments, their functions and points: ``[{"id", "title", "max_score", "functions": [...]}]``."""
+    catalog = load_catalog(reference_dir)
+    out = []
+    for a in catalog.assignments:
+        out.append({
+            "id": a.id, "title": a.title, "max_score": a.max_score,
+            "banned": list(a.banned),
+            "functions": [{"name": f.name, "max_score": f.max_score, "cases": len(f.cases),
+                           "hidden_cases": sum(c.hidden for c in f.cases)} for f in a.functions],
+        })
+    return out

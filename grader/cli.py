@@ -1,0 +1,114 @@
+"""The ``grade`` command: a thin Click layer over :mod:`grader.api`.
+
+Exit codes: 0 every case passed; 1 some case did not pass; 2 usage or spec
+error (bad option, unknown assignment, unreadable submission, broken spec).
+Bare ``grade`` (or ``grade PATH``) behaves like ``grade check``.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from . import __version__
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class _DefaultGroup(click.Group):
+    """A group whose unknown first word is taken as ``check``'s PATH."""
+
+    def parse_args(self, ctx, args):
+        if not args or (args[0] not in self.commands and args[0] not in ("--help", "-h", "--version")):
+            args = ["check", *args]
+        return super().parse_args(ctx, args)
+
+
+@click.group(cls=_DefaultGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="grade")
+def main() -> None:
+    """Grade hand-written deep-learning implementations against reference solutions."""
+
+
+def _worker_first(reference):
+    # Start the worker before any reference code is imported, so it can be
+    # forked from this process (milliseconds) instead of spawned (an import).
+    from .api import get_worker
+
+    return get_worker(reference_dir=reference)
+
+
+@main.command("check")
+@click.argument("path", required=False, default="assignments", type=click.Path(path_type=str))
+@click.option("-a", "--assignment", "assignments", multiple=True, metavar="ID",
+              help="Grade only this assignment (repeatable).")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
+              help="Devices to run on: auto = CPU plus CUDA when present.")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=str), help="Write the JSON result here.")
+@click.option("--html", "html_path", type=click.Path(dir_okay=False, path_type=str),
+              help="Write the HTML report here (default: reports/<name>-<time>.html).")
+@click.option("--no-html", is_flag=True, help="Do not write an HTML report.")
+@click.option("--reference", type=click.Path(file_okay=False, path_type=str), envvar="GRADE_REFERENCE",
+              help="Folder with the references and specs/ (default: ./reference).")
+@click.option("-v", "--verbose", is_flag=True, help="Show every failing case in full.")
+@click.option("--time-scale", type=float, default=1.0, show_default=True, help="Multiply every time limit.")
+def check_cmd(path, assignments, device, json_path, html_path, no_html, reference, verbose, time_scale):
+    """Grade PATH: a folder of <assignment>.py modules (default ./assignments), one .py, or a .ipynb."""
+    from rich.console import Console
+
+    _worker_first(reference)
+    from .api import check, default_html_path
+    from .engine import Options
+    from .loader import SubmissionError
+    from .report import print_result
+    from .spec import SpecError
+
+    console = Console(highlight=False)
+    err = Console(stderr=True, highlight=False)
+    try:
+        result = check(path, assignments=tuple(assignments), device=device, json_path=json_path,
+                       reference_dir=reference, options=Options(time_scale=time_scale))
+    except (SpecError, SubmissionError, ValueError) as e:
+        err.print(f"[red]error:[/] {e}")
+        sys.exit(EXIT_USAGE)
+    print_result(result, console=console, verbose=verbose)
+    if not no_html:
+        from .report import write_html
+
+        out = write_html(result, html_path or default_html_path(path))
+        console.print(f"HTML report: {out}")
+    if json_path:
+        console.print(f"JSON result: {json_path}")
+    sys.exit(EXIT_OK if result.passed else EXIT_FAILED)
+
+
+@main.command("list")
+@click.option("--reference", type=click.Path(file_okay=False, path_type=str), envvar="GRADE_REFERENCE",
+              help="Folder with the references and specs/.")
+def list_cmd(reference):
+    """List the assignments, their functions and points."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from .api import list_assignments
+    from .spec import SpecError
+
+    try:
+        items = list_assignments(reference_dir=reference)
+    except SpecError as e:
+        click.echo(f"error: {e}", err=True)
+        sys.exit(EXIT_USAGE)
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    for col in ("assignment", "function", "cases", "points"):
+        table.add_column(col, justify="right" if col in ("cases", "points") else "left")
+    for a in items:
+        for i, f in enumerate(a["functions"]):
+            cases = f"{f['cases']}" + (f" ({f['hidden_cases']} hidden)" if f["hidden_cases"] else "")
+            table.add_row(a["id"] if i == 0 else "", f["name"], cases, f"{f['max_score']:g}")
+        table.add_row("", "[bold]total[/]", "", f"[bold]{a['max_score']:g}[/]", end_section=True)
+    Console(highlight=False).print(table)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

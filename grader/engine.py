@@ -1,0 +1,491 @@
+"""Grade one submission: load → run in the sandbox → compare → score.
+
+For every selected assignment and function this module
+
+1. builds the case instances (case × dtype) from seeded generators;
+2. computes the expected outputs with the reference, in the grader's own
+   process (float64 arithmetic, cast back to the case dtype), and times it;
+3. sends the inputs to one sandboxed child per function
+   (:class:`grader.sandbox.Worker`), which runs every instance on every
+   device;
+4. decodes, compares (:mod:`grader.compare`), checks inputs were not
+   modified, detects banned calls (static scan + run-time guard),
+   diagnoses (:mod:`grader.diagnose`) and scores.
+
+A case instance earns its points only if it passes on every device it ran
+on; the maximum score is therefore the same on every machine.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as _dt
+import inspect
+import os
+import time
+from dataclasses import dataclass
+
+from . import __version__
+from .banned import hits_for, scan
+from .compare import Mismatch, compare
+from .diagnose import diagnose, variant_outputs
+from .loader import Catalog, SourceModule, Submission
+from .results import AssignmentResult, CaseResult, DeviceRun, GradeResult
+from .sandbox import JobOutcome, Worker
+from .spec import Assignment, Call, Case, Function, case_seed
+from .wire import Array, roundtrip
+
+__all__ = ["Options", "grade_submission", "available_devices", "resolve_devices"]
+
+_STATUS_ORDER = ("passed", "failed", "banned", "not_implemented", "error", "timeout", "skipped")
+
+
+@dataclass(frozen=True)
+class Options:
+    """Knobs of a grading run.
+
+    Attributes:
+        devices: devices every case runs on (``("cpu",)`` or ``("cpu", "cuda")``).
+        time_scale: multiplies every time limit (slow machines, CI).
+        case_seconds: overrides the spec's per-case wall-time floor.
+        submission_seconds: wall-time budget of a whole submission; functions
+            not started by then are ``skipped``.
+        include_hidden: grade hidden cases too (False in the student kit).
+        confine: install the sandbox's confinement (audit hook); tests of the
+            harness itself may turn it off, graders never should.
+        deny_roots: extra folders the student's code may never read.
+    """
+
+    devices: tuple[str, ...] = ("cpu",)
+    time_scale: float = 1.0
+    case_seconds: float | None = None
+    submission_seconds: float = 600.0
+    include_hidden: bool = True
+    confine: bool = True
+    deny_roots: tuple[str, ...] = ()
+
+
+def available_devices() -> tuple[str, ...]:
+    import torch
+
+    return ("cpu", "cuda") if torch.cuda.is_available() else ("cpu",)
+
+
+def resolve_devices(device: str) -> tuple[str, ...]:
+    """``auto`` → every available device; ``cpu``; ``cuda`` (raises if CUDA is absent).
+
+    Raises:
+        ValueError: unknown device, or ``cuda`` requested without CUDA.
+    """
+    if device == "auto":
+        return available_devices()
+    if device == "cpu":
+        return ("cpu",)
+    if device == "cuda":
+        import torch
+
+        if not torch.cuda.is_available():
+            raise ValueError("--device cuda was requested but CUDA is not available on this machine "
+                             "(torch.cuda.is_available() is False). Use --device auto or cpu.")
+        return ("cpu", "cuda")
+    raise ValueError(f"unknown device {device!r}: use auto, cpu or cuda")
+
+
+# ---------------------------------------------------------------------------
+# expected values
+
+
+def _upcast(v):
+    import torch
+
+    if isinstance(v, torch.Tensor):
+        return v.detach().clone().to(torch.float64) if v.is_floating_point() else v.detach().clone()
+    if isinstance(v, tuple):
+        return tuple(_upcast(x) for x in v)
+    if isinstance(v, list):
+        return [_upcast(x) for x in v]
+    if isinstance(v, dict):
+        return {k: _upcast(x) for k, x in v.items()}
+    return v
+
+
+def _cast_like(values, like):
+    """Cast float64 ``values`` (decoded) to the dtypes of ``like`` (decoded native run)."""
+    import numpy as np
+
+    if isinstance(like, Array) and isinstance(values, Array) and values.shape == like.shape:
+        if like.dtype.startswith("float"):
+            data = values.data.astype(np.dtype(like.dtype))
+            data.setflags(write=False)
+            return Array(data=data, dtype=like.dtype, device=like.device, kind=like.kind, cls=like.cls)
+        return like
+    if isinstance(like, (tuple, list)) and isinstance(values, (tuple, list)) and len(like) == len(values):
+        out = [_cast_like(v, l) for v, l in zip(values, like)]
+        return tuple(out) if isinstance(like, tuple) else out
+    if isinstance(like, dict) and isinstance(values, dict) and like.keys() == values.keys():
+        return {k: _cast_like(values[k], like[k]) for k in like}
+    return like
+
+
+@dataclass
+class _Instance:
+    case: Case
+    dtype: str
+    key: str
+    call: Call
+    expected: object
+    ref_seconds: float
+    inputs: object
+    points: float
+    error: str | None = None
+
+
+def _instances(assignment: Assignment, function: Function, reference, *, hidden_salt: str,
+               include_hidden: bool) -> list[_Instance]:
+    import torch
+
+    ref_fn = getattr(reference, function.name)
+    out: list[_Instance] = []
+    for case in function.cases:
+        if case.hidden and not include_hidden:
+            continue
+        for dtype in case.dtypes:
+            seed = case_seed(salt=assignment.salt, assignment=assignment.id, function=function.name, case=case.id,
+                             dtype=dtype, hidden_salt=hidden_salt if case.hidden else "")
+            g = torch.Generator().manual_seed(seed)
+            call = case.make(g, getattr(torch, dtype))
+            key = f"{case.id}/{dtype}"
+            inst = _Instance(case=case, dtype=dtype, key=key, call=call, expected=None, ref_seconds=0.0,
+                             inputs=roundtrip({"args": call.args, "kwargs": dict(call.kwargs)}),
+                             points=case.points / len(case.dtypes))
+            try:
+                native = roundtrip(ref_fn(*copy.deepcopy(call.args), **copy.deepcopy(dict(call.kwargs))))
+                up = _upcast((call.args, dict(call.kwargs)))
+                t = time.perf_counter()
+                values = ref_fn(*up[0], **up[1])
+                inst.ref_seconds = time.perf_counter() - t
+                inst.expected = _cast_like(roundtrip(values), native)
+            except Exception as e:  # a broken spec/reference is the instructor's problem: say so loudly
+                inst.error = f"the reference failed on this case ({type(e).__name__}: {e}); report this to your instructor"
+            out.append(inst)
+    return out
+
+
+# ---------------------------------------------------------------------------
+# grading
+
+
+def _worst(statuses) -> str:
+    return max(statuses, key=_STATUS_ORDER.index) if statuses else "skipped"
+
+
+def _arg_names(reference, fname: str) -> list[str]:
+    try:
+        return list(inspect.signature(getattr(reference, fname)).parameters)
+    except (TypeError, ValueError):
+        return []
+
+
+def _mutation(inst: _Instance, after, names: list[str]) -> str | None:
+    from .compare import matches
+    from .spec import Tolerance
+
+    before = inst.inputs
+    exact = Tolerance(0.0, 0.0)
+    b_args, a_args = before.get("args", ()), (after or {}).get("args", ())
+    for i, (b, a) in enumerate(zip(b_args, a_args)):
+        if isinstance(b, Array) and not matches(b, a, tol=exact):
+            name = names[i] if i < len(names) else f"argument {i}"
+            return (f"Your function modified its input `{name}` in place. Inputs must stay unchanged: work on a copy "
+                    "(x = x.clone()) or use out-of-place ops (x = x - m instead of x -= m).")
+    for k, b in before.get("kwargs", {}).items():
+        a = (after or {}).get("kwargs", {}).get(k)
+        if isinstance(b, Array) and not matches(b, a, tol=exact):
+            return f"Your function modified its input `{k}` in place. Inputs must stay unchanged."
+    return None
+
+
+def _format_error(err: dict | None) -> str:
+    if not err:
+        return "your code raised an error"
+    tb = err.get("traceback") or f"{err.get('type')}: {err.get('message')}"
+    return tb.strip()
+
+
+def _stopped_message(outcome: JobOutcome, limits_mb: int) -> tuple[str, str]:
+    if outcome.stopped == "timeout":
+        return "timeout", f"timed out after {outcome.limit_s:.3g} s (the limit for this case)."
+    if outcome.stopped == "memory":
+        return "error", f"exceeded the memory limit: used more than {limits_mb} MiB."
+    if outcome.stopped == "output":
+        return "error", "sent back more data than any correct answer needs; stopped."
+    if outcome.stopped == "protocol":
+        return "error", "the process corrupted the grader's result channel; stopped."
+    return "error", f"the process ended unexpectedly: {outcome.exit_description}."
+
+
+def _grade_function(assignment: Assignment, function: Function, module: SourceModule, submission: Submission,
+                    catalog: Catalog, worker: Worker, options: Options, static_hits, calls,
+                    deadline: float) -> tuple[list[CaseResult], str]:
+    reference = catalog.references[assignment.id]
+    insts = _instances(assignment, function, reference, hidden_salt=catalog.hidden_salt,
+                       include_hidden=options.include_hidden)
+    devices = options.devices
+    limits = assignment.limits_for(function)
+    floor = options.case_seconds if options.case_seconds is not None else limits.case_seconds
+
+    def result(inst: _Instance, status: str, message: str, **kw) -> CaseResult:
+        return CaseResult(id=inst.case.id, function=function.name, dtype=inst.dtype, device=",".join(devices),
+                          status=status, score=inst.points if status == "passed" else 0.0, max_score=inst.points,
+                          message=message, description=inst.case.description, hidden=inst.case.hidden, **kw)
+
+    if module.syntax_error:
+        return [result(i, "error", module.syntax_error) for i in insts], ""
+    if function.name not in module.names:
+        where = os.path.basename(module.filename)
+        msg = f"`{function.name}` is not defined in {where}. Write it with the signature from the assignment."
+        return [result(i, "not_implemented", msg) for i in insts], ""
+    if time.monotonic() > deadline:
+        return [result(i, "skipped", "not run: the submission used up its total time limit.") for i in insts], ""
+
+    fhits = hits_for(function.name, static_hits, calls)
+    runs, run_limits = [], []
+    for inst in insts:
+        for dev in devices:
+            runs.append({"key": inst.key, "device": dev})
+            run_limits.append((floor + limits.time_factor * inst.ref_seconds) * options.time_scale
+                              + (5.0 if dev != "cpu" else 0.0))
+    import_limit = max(floor, 2.0) * 2 * options.time_scale
+    sub_dir = submission.directory
+    deny = [d for d in (catalog.reference_dir, *options.deny_roots)
+            if d and not (os.path.realpath(sub_dir) + os.sep).startswith(os.path.realpath(d) + os.sep)]
+    meta = {
+        "module_name": module.name, "filename": module.filename, "source": module.source,
+        "function": function.name, "runs": runs,
+        "banned": list(assignment.banned), "banned_ops": list(assignment.banned_ops),
+        "limits": {"memory_mb": limits.memory_mb, "open_files": limits.open_files,
+                   "cpu_seconds": sum(run_limits) + import_limit + 5},
+        "sandbox": {"submission_dir": sub_dir, "read_roots": [sub_dir], "deny_roots": deny,
+                    "confine": options.confine},
+    }
+    value = {inst.key: inst.inputs for inst in insts if inst.error is None}
+    outcome = worker.run_job(meta, value, import_limit=import_limit, run_limits=run_limits,
+                             memory_mb=limits.memory_mb, output_bytes=limits.output_bytes)
+
+    # Captured output, for the report.
+    text = outcome.stdout.decode("utf-8", "replace") + outcome.stderr.decode("utf-8", "replace")
+    dropped = outcome.stdout_dropped + outcome.stderr_dropped
+    if dropped:
+        kept = len(outcome.stdout) + len(outcome.stderr)
+        text += (f"\n[grade: your code printed {_size(kept + dropped)}; kept the first {_size(kept)}]")
+
+    # Import-level failure: the same verdict for every case.
+    if not outcome.imported:
+        if outcome.import_error:
+            ie = outcome.import_error
+            kind = ie.get("kind")
+            err = ie.get("error") or {}
+            if kind == "missing":
+                msg = f"`{function.name}` is not defined after running your module."
+                return [result(i, "not_implemented", msg) for i in insts], text
+            if kind == "SystemExit":
+                msg = f"your module called sys.exit() while being imported.\n{_format_error(err)}"
+            elif kind == "oom":
+                msg = f"your module ran out of memory while being imported.\n{_format_error(err)}"
+            else:
+                msg = f"importing your module failed.\n{_format_error(err)}"
+            return [result(i, "error", msg) for i in insts], text
+        if outcome.stopped == "timeout":
+            msg = f"timed out after {outcome.limit_s:.3g} s while importing your module (its top-level code)."
+            return [result(i, "timeout", msg) for i in insts], text
+        status, why = _stopped_message(outcome, limits.memory_mb)
+        return [result(i, status, f"while importing your module, {why}") for i in insts], text
+
+    names = _arg_names(reference, function.name)
+    out: list[CaseResult] = []
+    run_index = 0
+    stop_note: tuple[str, str] | None = None
+    for inst in insts:
+        dev_runs: list[DeviceRun] = []
+        banned_names: list[str] = [f"{h.name} (line {h.line}: {h.text})" for h in fhits]
+        violations: list[str] = []
+        per_dev_got: dict[str, object] = {}
+        first_fail: tuple[str, str, str, str, object] | None = None  # status, msg, exp, got, diag
+        seconds = 0.0
+        variants = None
+        for dev in devices:
+            i = run_index
+            run_index += 1
+            if inst.error:
+                dev_runs.append(DeviceRun(dev, "error", inst.error))
+                continue
+            if i not in outcome.results:
+                if stop_note is None:
+                    if outcome.stopped_at == i:
+                        stop_note = _stopped_message(outcome, limits.memory_mb)
+                        dev_runs.append(DeviceRun(dev, stop_note[0], stop_note[1]))
+                        continue
+                    stop_note = ("error", f"the process ended unexpectedly: {outcome.exit_description}.")
+                    dev_runs.append(DeviceRun(dev, "error", stop_note[1]))
+                    continue
+                st = stop_note[0]
+                dev_runs.append(DeviceRun(dev, st, f"not run after an earlier {'timeout' if st == 'timeout' else 'error'} "
+                                                   "in this function."))
+                continue
+            rmeta, rval = outcome.results[i]
+            seconds += float(rmeta.get("seconds") or 0.0)
+            for h in rmeta.get("banned", []):
+                where = f" (line {h['line']})" if h.get("line") and h.get("file") == module.filename else ""
+                label = f"{h['name']}{where} at run time"
+                if label not in banned_names:
+                    banned_names.append(label)
+            violations.extend(v for v in rmeta.get("violations", []) if v not in violations)
+            status = rmeta.get("status")
+            if status == "not_implemented":
+                dev_runs.append(DeviceRun(dev, "not_implemented", "not implemented yet (raises NotImplementedError).",
+                                          seconds=rmeta.get("seconds")))
+                continue
+            if status in ("error", "oom"):
+                prefix = "ran out of memory" if status == "oom" else "your code raised an exception"
+                msg = f"{prefix}:\n{_format_error(rmeta.get('error'))}"
+                dev_runs.append(DeviceRun(dev, "error", msg, seconds=rmeta.get("seconds")))
+                if status == "oom":
+                    stop_note = ("error", "ran out of memory")
+                continue
+            got = (rval or {}).get("out") if isinstance(rval, dict) else None
+            per_dev_got[dev] = got
+            tol = assignment.tolerance_for(function, inst.case, inst.dtype)
+            mism = compare(inst.expected, got, tol=tol, check_device=dev.split(":")[0])
+            mut = _mutation(inst, (rval or {}).get("inputs") if isinstance(rval, dict) else None, names) \
+                if function.check_unmodified else None
+            if not mism and not mut:
+                dev_runs.append(DeviceRun(dev, "passed", "", seconds=rmeta.get("seconds")))
+                continue
+            msg_lines = [m.message for m in mism]
+            if mut:
+                msg_lines.append(mut)
+            if dev != "cpu" and "cpu" in per_dev_got and not [r for r in dev_runs if r.status != "passed"]:
+                parity = compare(per_dev_got["cpu"], got, tol=tol, check_dtype=False)
+                if parity:
+                    msg_lines.insert(0, f"device parity problem: your code passes on cpu but gives different "
+                                        f"results on {dev}.")
+            diag = None
+            if mism:
+                if variants is None:
+                    variants = variant_outputs(function, inst.call)
+                diag = diagnose(function, inst.call, inst.expected, got, mism, tol, variants)
+            worst = mism[0] if mism else Mismatch("", "values", "")
+            dev_runs.append(DeviceRun(dev, "failed", "\n".join(msg_lines), seconds=rmeta.get("seconds"),
+                                      expected_excerpt=worst.expected_excerpt, got_excerpt=worst.got_excerpt))
+            if first_fail is None:
+                first_fail = ("failed", "\n".join(msg_lines), worst.expected_excerpt, worst.got_excerpt, diag)
+        status = _worst([r.status for r in dev_runs])
+        message = ""
+        diag = None
+        exp_ex = got_ex = ""
+        if status == "failed" and first_fail is not None:
+            _, message, exp_ex, got_ex, diag = first_fail
+        elif status != "passed":
+            bad = next(r for r in dev_runs if r.status == status)
+            message = bad.message
+        if banned_names and status not in ("not_implemented",):
+            note = ("uses a routine you must write by hand: " + "; ".join(banned_names)
+                    + ". This case earns no points; your instructor will review it.")
+            message = note + ("\n" + message if message else "")
+            status = "banned"
+        if violations:
+            message = (message + "\n" if message else "") + "sandbox: " + "; ".join(violations[:5])
+        cr = CaseResult(id=inst.case.id, function=function.name, dtype=inst.dtype, device=",".join(devices),
+                        status=status, score=inst.points if status == "passed" else 0.0, max_score=inst.points,
+                        message=message, diagnosis=diag, description=inst.case.description, hidden=inst.case.hidden,
+                        expected_excerpt=exp_ex, got_excerpt=got_ex, banned=tuple(banned_names),
+                        violations=tuple(violations), runs=tuple(dev_runs), seconds=round(seconds, 6))
+        out.append(cr)
+    return out, text
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.3g} {unit}"
+        n /= 1024
+    return f"{n} B"
+
+
+def _assignment_status(cases: list[CaseResult], module: SourceModule | None) -> str:
+    if module is None:
+        return "missing"
+    if module.syntax_error:
+        return "error"
+    if cases and all(c.status == "not_implemented" for c in cases):
+        return "not_implemented"
+    if cases and all(c.status == "passed" for c in cases):
+        return "passed"
+    return "failed"
+
+
+def grade_submission(submission: Submission, catalog: Catalog, *, assignments: tuple[str, ...] = (),
+                     worker: Worker, options: Options = Options()) -> GradeResult:
+    """Grade ``submission`` against ``catalog``.
+
+    Args:
+        submission: what :func:`grader.loader.load_submission` returned.
+        catalog: the assignments and references.
+        assignments: ids to grade; empty means every assignment (for a single
+            ``.py``/``.ipynb``, every assignment it defines a function of).
+        worker: a started :class:`grader.sandbox.Worker`.
+        options: see :class:`Options`.
+
+    Returns:
+        A :class:`GradeResult`; never raises for anything the submission does.
+    """
+    import torch
+
+    t0 = time.monotonic()
+    deadline = t0 + options.submission_seconds * options.time_scale
+    if assignments:
+        selected = [catalog.get(a) for a in assignments]
+    elif submission.single_file:
+        mod = submission.modules["*"]
+        selected = [a for a in catalog.assignments if any(f.name in mod.names for f in a.functions)]
+        if not selected and mod.syntax_error:
+            selected = list(catalog.assignments)
+    else:
+        selected = list(catalog.assignments)
+    results: list[AssignmentResult] = []
+    for a in selected:
+        module = submission.module_for(a.id)
+        cases: list[CaseResult] = []
+        outputs: list[tuple[str, str]] = []
+        message = ""
+        if module is None:
+            message = (f"no {a.id}.py (or {a.id}.ipynb) in {submission.path}. Name your file after the assignment.")
+            for f in a.functions:
+                for inst in _instances(a, f, catalog.references[a.id], hidden_salt=catalog.hidden_salt,
+                                       include_hidden=options.include_hidden):
+                    cases.append(CaseResult(id=inst.case.id, function=f.name, dtype=inst.dtype,
+                                            device=",".join(options.devices), status="not_implemented", score=0.0,
+                                            max_score=inst.points, message=f"{a.id}.py was not found.",
+                                            description=inst.case.description, hidden=inst.case.hidden))
+        else:
+            if module.syntax_error:
+                message = module.syntax_error
+            static_hits, calls = scan(module.source, a.banned)
+            for f in a.functions:
+                fc, text = _grade_function(a, f, module, submission, catalog, worker, options, static_hits, calls,
+                                           deadline)
+                cases.extend(fc)
+                if text.strip():
+                    outputs.append((f.name, text[-4000:] if len(text) > 4000 else text))
+        score = sum(c.score for c in cases)
+        max_score = sum(c.max_score for c in cases)
+        results.append(AssignmentResult(id=a.id, title=a.title, status=_assignment_status(cases, module),
+                                        score=score, max_score=max_score, cases=tuple(cases), message=message,
+                                        output=tuple(outputs), source_file=module.filename if module else ""))
+    return GradeResult(
+        submission=str(submission.path),
+        score=sum(r.score for r in results), max_score=sum(r.max_score for r in results),
+        assignments=tuple(results), devices=tuple(options.devices), seconds=time.monotonic() - t0,
+        graded_at=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        versions={"grade": __version__, "torch": torch.__version__},
+    )

@@ -1,0 +1,316 @@
+"""Load submissions (folder, ``.py``, ``.ipynb``) and the assignment catalog.
+
+A *submission* is read as text only: nothing of it is imported or executed
+in the grader's process.  Its source is handed to the sandbox.
+
+* a folder: ``<id>.py`` (or ``<id>.ipynb``) per assignment;
+* one ``.py`` file holding any of the functions;
+* one Jupyter notebook (read with nbformat): code cells are joined; IPython
+  magics (``%...``, ``%%cell``), shell lines (``!...``) and help lines
+  (``x?``) are replaced by ``pass`` so line numbers and blocks stay intact.
+
+The *catalog* is the set of assignments: ``reference/specs/<id>.py`` (the
+spec, defining ``ASSIGNMENT``) plus ``reference/<id>.py`` (the reference).
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import os
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+
+from .spec import Assignment, SpecError
+
+__all__ = ["SourceModule", "Submission", "SubmissionError", "Catalog", "load_submission", "load_catalog",
+           "default_reference_dir", "read_source"]
+
+
+class SubmissionError(ValueError):
+    """A submission cannot be read (missing, not UTF-8, binary, invalid notebook)."""
+
+
+@dataclass(frozen=True)
+class SourceModule:
+    """One unit of student source code.
+
+    Attributes:
+        name: module name used in the sandbox (assignment id or file stem).
+        filename: path shown in tracebacks.
+        source: the Python source (for notebooks: the joined code cells).
+        names: top-level names the module binds (functions, assignments, imports).
+        syntax_error: a readable syntax error, or None.
+        notes: what the loader changed or skipped (magics...).
+    """
+
+    name: str
+    filename: str
+    source: str
+    names: frozenset[str] = frozenset()
+    syntax_error: str | None = None
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Submission:
+    """A student's submission: where it is and its modules.
+
+    ``modules`` maps an assignment id to its module for folders; a single
+    ``.py``/``.ipynb`` is stored under ``"*"`` and serves every assignment.
+    """
+
+    path: str
+    kind: str
+    modules: dict[str, SourceModule] = field(default_factory=dict)
+    directory: str = ""
+
+    def module_for(self, assignment_id: str) -> SourceModule | None:
+        return self.modules.get(assignment_id) or self.modules.get("*")
+
+    @property
+    def single_file(self) -> bool:
+        return "*" in self.modules
+
+
+def read_source(path: Path) -> str:
+    """Read a ``.py`` file as text.
+
+    Raises:
+        SubmissionError: the file has NUL bytes (binary) or is not UTF-8.
+    """
+    data = path.read_bytes()
+    if b"\x00" in data:
+        raise SubmissionError(f"{path.name}: this is binary data, not Python source.")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise SubmissionError(f"{path.name}: not UTF-8 text (byte {e.start}: {e.reason}). "
+                              "Save the file as UTF-8.") from None
+
+
+_MAGIC = re.compile(r"^(?:[%!]|[A-Za-z_][\w.]*\s*\?{1,2}\s*$|\?{1,2}[A-Za-z_]|[A-Za-z_]\w*\s*=\s*[%!])")
+
+
+def _strip_notebook_line(line: str) -> tuple[str, bool]:
+    s = line.lstrip()
+    if _MAGIC.match(s):
+        indent = line[: len(line) - len(s)]
+        return f"{indent}pass  # grade: skipped IPython line", True
+    return line, False
+
+
+def notebook_source(path: Path) -> tuple[str, tuple[str, ...]]:
+    """Join a notebook's code cells into Python source.
+
+    Raises:
+        SubmissionError: the file is not JSON or not a valid notebook.
+    """
+    import nbformat
+
+    try:
+        nb = nbformat.read(str(path), as_version=4)
+    except Exception as e:  # nbformat raises several types
+        raise SubmissionError(f"{path.name}: not a readable Jupyter notebook ({type(e).__name__}: "
+                              f"{str(e).splitlines()[0][:200] if str(e) else ''}).") from None
+    parts: list[str] = []
+    notes: list[str] = []
+    for i, cell in enumerate(nb.get("cells", [])):
+        if cell.get("cell_type") != "code":
+            continue
+        src = cell.get("source", "")
+        if isinstance(src, list):
+            src = "".join(src)
+        lines = src.splitlines()
+        parts.append(f"# --- notebook cell {i + 1} ---")
+        if lines and lines[0].lstrip().startswith("%%"):
+            notes.append(f"cell {i + 1}: skipped cell magic {lines[0].strip()[:40]}")
+            parts.extend("# grade: skipped cell magic" for _ in lines)
+            continue
+        for line in lines:
+            new, skipped = _strip_notebook_line(line)
+            if skipped:
+                notes.append(f"cell {i + 1}: skipped {line.strip()[:60]}")
+            parts.append(new)
+    return "\n".join(parts) + "\n", tuple(notes)
+
+
+def _names(source: str, filename: str) -> tuple[frozenset[str], str | None]:
+    try:
+        tree = ast.parse(source, filename=filename)
+    except SyntaxError as e:
+        where = f"line {e.lineno}" + (f", column {e.offset}" if e.offset else "")
+        text = (e.text or "").rstrip("\n")
+        caret = f"\n    {text}\n    {' ' * max((e.offset or 1) - 1, 0)}^" if text else ""
+        return frozenset(), f"SyntaxError in {os.path.basename(filename)} at {where}: {e.msg}{caret}"
+    names: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, ast.Assign):
+            for t in node.targets:
+                if isinstance(t, ast.Name):
+                    names.add(t.id)
+        elif isinstance(node, (ast.AnnAssign, ast.AugAssign)) and isinstance(node.target, ast.Name):
+            names.add(node.target.id)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            for a in node.names:
+                names.add((a.asname or a.name).split(".")[0])
+        elif isinstance(node, (ast.If, ast.Try, ast.With)):
+            for sub in ast.walk(node):
+                if isinstance(sub, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    names.add(sub.name)
+    return frozenset(names), None
+
+
+def _module(name: str, path: Path) -> SourceModule:
+    if path.suffix == ".ipynb":
+        source, notes = notebook_source(path)
+    else:
+        source, notes = read_source(path), ()
+    filename = str(path.resolve())
+    names, err = _names(source, filename)
+    return SourceModule(name=name, filename=filename, source=source, names=names, syntax_error=err, notes=notes)
+
+
+def load_submission(path: str | os.PathLike, *, assignment_ids: tuple[str, ...] = ()) -> Submission:
+    """Read a submission from a folder, a ``.py`` file or a ``.ipynb`` notebook.
+
+    Args:
+        path: where the submission is.
+        assignment_ids: the known assignment ids (a folder's ``<id>.py`` files).
+
+    Raises:
+        SubmissionError: the path does not exist, is empty, or cannot be read.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise SubmissionError(f"{path}: no such file or folder. Pass a folder of modules named by assignment id, "
+                              "a .py file or a .ipynb notebook.")
+    if p.is_dir():
+        modules: dict[str, SourceModule] = {}
+        for aid in assignment_ids:
+            for ext in (".py", ".ipynb"):
+                f = p / f"{aid}{ext}"
+                if f.is_file():
+                    modules[aid] = _module(aid, f)
+                    break
+        return Submission(path=str(p), kind="folder", modules=modules, directory=str(p.resolve()))
+    if p.suffix not in (".py", ".ipynb"):
+        raise SubmissionError(f"{p.name}: expected a folder, a .py file or a .ipynb notebook.")
+    mod = _module(p.stem if p.stem.isidentifier() else "submission", p)
+    return Submission(path=str(p), kind=p.suffix[1:], modules={"*": mod}, directory=str(p.parent.resolve()))
+
+
+# ---------------------------------------------------------------------------
+# catalog
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """The assignments the grader knows, with their references.
+
+    Attributes:
+        reference_dir: folder holding ``<id>.py`` references and ``specs/``.
+        assignments: loaded specs, in catalog order.
+        references: assignment id -> loaded reference module (trusted code).
+        hidden_salt: secret mixed into hidden cases' seeds.
+    """
+
+    reference_dir: str
+    assignments: tuple[Assignment, ...]
+    references: dict[str, ModuleType]
+    hidden_salt: str = ""
+
+    def get(self, id: str) -> Assignment:
+        for a in self.assignments:
+            if a.id == id:
+                return a
+        known = ", ".join(a.id for a in self.assignments)
+        raise SpecError(f"unknown assignment {id!r}; known: {known}")
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        return tuple(a.id for a in self.assignments)
+
+    def secret_roots(self) -> tuple[str, ...]:
+        return (self.reference_dir,)
+
+
+ORDER = ("activations", "cross_entropy", "backprop", "batchnorm", "lstm", "attention", "metrics")
+
+
+def default_reference_dir() -> Path:
+    """``$GRADE_REFERENCE``, else ``./reference``, else the project's ``reference/`` beside ``grader/``."""
+    env = os.environ.get("GRADE_REFERENCE")
+    if env:
+        return Path(env)
+    here = Path.cwd() / "reference"
+    if (here / "specs").is_dir():
+        return here
+    return Path(__file__).resolve().parent.parent / "reference"
+
+
+def _load_module(name: str, path: Path) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise SpecError(f"cannot load {path}")
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[name] = mod
+    try:
+        spec.loader.exec_module(mod)
+    except Exception as e:
+        sys.modules.pop(name, None)
+        raise SpecError(f"{path}: failed to load ({type(e).__name__}: {e})") from e
+    return mod
+
+
+_CACHE: dict[tuple, Catalog] = {}
+
+
+def load_catalog(reference_dir: str | os.PathLike | None = None) -> Catalog:
+    """Load every ``specs/<id>.py`` and ``<id>.py`` under ``reference_dir``.
+
+    Raises:
+        SpecError: a spec or reference is missing, fails to import, or is inconsistent
+            (a function of the spec is missing from the reference).
+    """
+    root = Path(reference_dir) if reference_dir else default_reference_dir()
+    root = root.resolve()
+    specs_dir = root / "specs"
+    if not specs_dir.is_dir():
+        raise SpecError(f"no assignment specs found: {specs_dir} does not exist. Pass --reference DIR or set "
+                        "GRADE_REFERENCE to a folder holding <id>.py references and specs/<id>.py specs.")
+    files = sorted(p for p in specs_dir.glob("*.py") if p.stem.isidentifier() and not p.stem.startswith("_"))
+    key = (str(root),) + tuple((str(p), p.stat().st_mtime_ns) for p in files)
+    if key in _CACHE:
+        return _CACHE[key]
+    assignments: list[Assignment] = []
+    references: dict[str, ModuleType] = {}
+    for f in files:
+        mod = _load_module(f"grade_specs.{f.stem}", f)
+        a = getattr(mod, "ASSIGNMENT", None)
+        if not isinstance(a, Assignment):
+            raise SpecError(f"{f}: must define ASSIGNMENT = grader.spec.Assignment(...)")
+        if a.id != f.stem:
+            raise SpecError(f"{f}: ASSIGNMENT.id is {a.id!r} but the file is named {f.stem}.py")
+        ref_path = root / f"{a.id}.py"
+        if not ref_path.is_file():
+            raise SpecError(f"{f}: reference {ref_path} is missing")
+        ref = _load_module(f"grade_reference.{a.id}", ref_path)
+        for fn in a.functions:
+            if not callable(getattr(ref, fn.name, None)):
+                raise SpecError(f"{ref_path}: reference has no function {fn.name!r} named in the spec")
+        assignments.append(a)
+        references[a.id] = ref
+    assignments.sort(key=lambda a: (ORDER.index(a.id) if a.id in ORDER else len(ORDER), a.id))
+    salt = os.environ.get("GRADE_HIDDEN_SALT", "")
+    salt_file = root / "specs" / ".hidden_salt"
+    if not salt and salt_file.is_file():
+        salt = salt_file.read_text().strip()
+    cat = Catalog(reference_dir=str(root), assignments=tuple(assignments), references=references, hidden_salt=salt)
+    _CACHE[key] = cat
+    return cat

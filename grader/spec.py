@@ -1,0 +1,329 @@
+"""Assignment specifications: what is graded, how, and for how many points.
+
+An assignment is described by a *spec module* that lives beside the reference
+implementations, in ``reference/specs/<assignment id>.py``, and defines a
+module-level ``ASSIGNMENT`` (an :class:`Assignment`).  The reference
+implementation itself is ``reference/<assignment id>.py``; the student stub is
+``assignments/<assignment id>.py``.  Adding an assignment means adding those
+three files: nothing in ``grader/`` changes.
+
+A spec module is trusted instructor code: it is imported by the grader, never
+by the student's process.  It must not import the reference module (mistake
+variants are written out in the spec so that the spec can be read on its own).
+
+Example::
+
+    from grader.spec import Assignment, Function, Case, Mistake, call, randn
+
+    def _naive_softmax(x, dim=-1):
+        e = x.exp()
+        return e / e.sum(dim, keepdim=True)
+
+    ASSIGNMENT = Assignment(
+        id="activations",
+        title="Sigmoid, softmax and their derivatives",
+        banned=("torch.softmax", "torch.Tensor.softmax", "torch.nn.functional"),
+        functions=(
+            Function(
+                name="softmax",
+                cases=(
+                    Case("small", lambda g, dt: call(randn(g, (4, 5), dt))),
+                    Case("large_1e4", lambda g, dt: call(randn(g, (3, 7), dt, scale=1e4))),
+                ),
+                mistakes=(Mistake("softmax_no_max_shift",
+                                  "exp() of large logits overflows: subtract the row max first.",
+                                  _naive_softmax),),
+            ),
+        ),
+    )
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+__all__ = [
+    "Tolerance",
+    "DEFAULT_TOLERANCES",
+    "Call",
+    "call",
+    "Case",
+    "Mistake",
+    "Function",
+    "Limits",
+    "Assignment",
+    "SpecError",
+    "randn",
+    "rand",
+    "randint",
+    "case_seed",
+    "FLOAT_DTYPES",
+]
+
+FLOAT_DTYPES = ("float32", "float64")
+
+
+class SpecError(ValueError):
+    """An assignment spec is malformed (raised at load time, exit code 2)."""
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """Allowed error for floating outputs: ``|got - expected| <= atol + rtol * |expected|``.
+
+    Same rule as :func:`torch.testing.assert_close` / :func:`numpy.isclose`.
+    ``rtol`` is relative (unitless), ``atol`` is in the output's own units.
+    """
+
+    rtol: float
+    atol: float
+
+    def __post_init__(self) -> None:
+        if self.rtol < 0 or self.atol < 0:
+            raise SpecError(f"tolerances must be >= 0, got rtol={self.rtol}, atol={self.atol}")
+
+    def describe(self) -> str:
+        return f"rtol={self.rtol:g}, atol={self.atol:g}"
+
+
+#: Per-dtype defaults.  Expected values are computed in float64 and cast to the
+#: case dtype, so float32 tolerances only need to cover the student's own
+#: float32 rounding (a few ulps amplified by the algorithm).
+DEFAULT_TOLERANCES: Mapping[str, Tolerance] = MappingProxyType(
+    {
+        "float16": Tolerance(rtol=1e-2, atol=1e-3),
+        "float32": Tolerance(rtol=1e-4, atol=1e-5),
+        "float64": Tolerance(rtol=1e-7, atol=1e-10),
+    }
+)
+
+
+@dataclass(frozen=True)
+class Call:
+    """The arguments of one call of a graded function.
+
+    ``args`` and ``kwargs`` may hold ``torch.Tensor`` (any dtype; CPU), Python
+    ``int``/``float``/``bool``/``str``/``None``, and tuples/lists/dicts of those.
+    """
+
+    args: tuple = ()
+    kwargs: Mapping[str, Any] = field(default_factory=dict)
+
+
+def call(*args: Any, **kwargs: Any) -> Call:
+    """Build a :class:`Call` from positional and keyword arguments."""
+    return Call(tuple(args), dict(kwargs))
+
+
+def _dtype(dtype: Any):
+    import torch
+
+    if isinstance(dtype, torch.dtype):
+        return dtype
+    return getattr(torch, str(dtype))
+
+
+def randn(g, shape, dtype, *, scale: float = 1.0, shift: float = 0.0):
+    """Normal(shift, scale**2) tensor of ``shape`` and ``dtype``, drawn from generator ``g``.
+
+    Drawn in float64 then cast, so float32 and float64 cases see the same values
+    up to rounding.
+    """
+    import torch
+
+    x = torch.randn(tuple(shape), generator=g, dtype=torch.float64) * scale + shift
+    return x.to(_dtype(dtype))
+
+
+def rand(g, shape, dtype, *, low: float = 0.0, high: float = 1.0):
+    """Uniform[low, high) tensor of ``shape`` and ``dtype`` from generator ``g``."""
+    import torch
+
+    x = torch.rand(tuple(shape), generator=g, dtype=torch.float64) * (high - low) + low
+    return x.to(_dtype(dtype))
+
+
+def randint(g, low: int, high: int, shape):
+    """int64 tensor of ``shape`` with values in ``[low, high)`` from generator ``g``."""
+    import torch
+
+    return torch.randint(low, high, tuple(shape), generator=g, dtype=torch.int64)
+
+
+@dataclass(frozen=True)
+class Case:
+    """One graded input, run once per dtype in ``dtypes`` and per device.
+
+    Attributes:
+        id: short identifier, unique within the function (``"large_1e4"``).
+        make: ``make(g: torch.Generator, dtype: torch.dtype) -> Call`` builds the
+            inputs from a seeded generator.  Float inputs must use ``dtype``;
+            integer inputs (targets, labels) stay int64.
+        points: points for the case over all its dtypes (split evenly).
+        hidden: hidden cases use seeds the students never see and are not
+            shipped in the student kit.
+        dtypes: dtypes the case runs in (``"float32"``, ``"float64"``).
+        description: one line shown in reports ("magnitudes up to 1e4").
+        tolerance: per-dtype overrides of the function's tolerances.
+    """
+
+    id: str
+    make: Callable[..., Call]
+    points: float = 1.0
+    hidden: bool = False
+    dtypes: tuple[str, ...] = FLOAT_DTYPES
+    description: str = ""
+    tolerance: Mapping[str, Tolerance] | None = None
+
+
+@dataclass(frozen=True)
+class Mistake:
+    """A known-wrong variant of the reference, used to name a student's mistake.
+
+    ``variant`` has the graded function's signature and returns what the
+    mistaken implementation returns.  When a student's output fails the check
+    but matches the variant's output on the same inputs (same structure, shape,
+    and values within tolerance, NaN matching NaN), the report shows ``hint``.
+
+    Attributes:
+        id: stable identifier, e.g. ``"softmax_no_max_shift"``.
+        hint: what the mistake is and how to fix it, addressed to the student.
+        variant: the mistaken implementation.
+        title: short human name ("softmax without max-shift"); defaults to id.
+    """
+
+    id: str
+    hint: str
+    variant: Callable[..., Any]
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits for running the student's code.
+
+    Attributes:
+        case_seconds: wall-clock floor per case, in seconds.  The limit is
+            ``case_seconds + time_factor * reference_seconds`` so that a
+            correct but naive loop passes.
+        time_factor: multiple of the reference's own time on the same case.
+        memory_mb: address-space budget of the student's process beyond what
+            the worker had at fork time, in MiB.
+        output_bytes: stdout/stderr kept per function; the excess is counted.
+        open_files: maximum open file descriptors.
+    """
+
+    case_seconds: float = 5.0
+    time_factor: float = 50.0
+    memory_mb: int = 2048
+    output_bytes: int = 1 << 20
+    open_files: int = 256
+
+
+@dataclass(frozen=True)
+class Function:
+    """A graded function of an assignment.
+
+    Attributes:
+        name: the function's name in the student's module (fixed by
+            ASSIGNMENTS.md).
+        cases: the graded inputs.
+        mistakes: known-wrong variants for diagnosis.
+        tolerance: per-dtype overrides of the assignment's tolerances.
+        check_unmodified: fail a case whose inputs the function modified in place.
+        limits: per-function override of the assignment's limits.
+    """
+
+    name: str
+    cases: tuple[Case, ...]
+    mistakes: tuple[Mistake, ...] = ()
+    tolerance: Mapping[str, Tolerance] | None = None
+    check_unmodified: bool = True
+    limits: Limits | None = None
+
+    @property
+    def max_score(self) -> float:
+        return float(sum(c.points for c in self.cases))
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """An assignment: a module of functions the student writes by hand.
+
+    Attributes:
+        id: module name (``activations``); the student's file is ``<id>.py``.
+        title: human title.
+        functions: the graded functions, in report order.
+        banned: dotted names the student may not call, checked statically and
+            at run time.  A prefix bans everything below it
+            (``"torch.nn.functional"``); ``"torch.Tensor.softmax"`` bans the
+            method; ``"sklearn"`` bans the package.
+        banned_ops: ATen operator names (``"aten::_softmax"``) that no code
+            path may reach while the student's function runs, however it was
+            called; the run-time guard records them.
+        tolerance: per-dtype tolerances (defaults: :data:`DEFAULT_TOLERANCES`).
+        limits: resource limits (defaults: :class:`Limits`).
+        salt: mixed into every case seed; change it to draw fresh inputs.
+    """
+
+    id: str
+    title: str
+    functions: tuple[Function, ...]
+    banned: tuple[str, ...] = ()
+    banned_ops: tuple[str, ...] = ()
+    tolerance: Mapping[str, Tolerance] = field(default_factory=lambda: DEFAULT_TOLERANCES)
+    limits: Limits = field(default_factory=Limits)
+    salt: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.id.isidentifier():
+            raise SpecError(f"assignment id {self.id!r} must be a Python identifier")
+        names = [f.name for f in self.functions]
+        if len(set(names)) != len(names):
+            raise SpecError(f"assignment {self.id!r}: duplicate function names in {names}")
+        for f in self.functions:
+            ids = [c.id for c in f.cases]
+            if len(set(ids)) != len(ids):
+                raise SpecError(f"{self.id}.{f.name}: duplicate case ids in {ids}")
+            for c in f.cases:
+                for dt in c.dtypes:
+                    if dt not in ("float16", "float32", "float64"):
+                        raise SpecError(f"{self.id}.{f.name}[{c.id}]: unknown dtype {dt!r}")
+
+    @property
+    def max_score(self) -> float:
+        return float(sum(f.max_score for f in self.functions))
+
+    def function(self, name: str) -> Function:
+        for f in self.functions:
+            if f.name == name:
+                return f
+        raise KeyError(name)
+
+    def tolerance_for(self, function: Function, case: Case, dtype: str) -> Tolerance:
+        """The tolerance for ``case`` in ``dtype``: case, then function, then assignment."""
+        for table in (case.tolerance, function.tolerance, self.tolerance, DEFAULT_TOLERANCES):
+            if table and dtype in table:
+                return table[dtype]
+        raise SpecError(f"no tolerance for dtype {dtype}")
+
+    def limits_for(self, function: Function) -> Limits:
+        return function.limits or self.limits
+
+    def replace(self, **changes: Any) -> "Assignment":
+        return dataclasses.replace(self, **changes)
+
+
+def case_seed(*, salt: str, assignment: str, function: str, case: str, dtype: str, hidden_salt: str = "") -> int:
+    """Deterministic 63-bit seed for one case instance.
+
+    Hidden cases mix in ``hidden_salt`` (an instructor secret kept out of the
+    student kit), so their inputs cannot be reproduced from the visible spec.
+    """
+    key = f"{salt}|{hidden_salt}|{assignment}|{function}|{case}|{dtype}".encode()
+    return int.from_bytes(hashlib.sha256(key).digest()[:8], "little") & ((1 << 63) - 1)

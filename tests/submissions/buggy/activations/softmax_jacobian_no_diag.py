@@ -1,0 +1,34 @@
+"""Student-style activations with one deliberate mistake: softmax_jacobian_no_diag.
+
+Every other function is correct; softmax_jacobian contains the bug.
+"""
+
+import torch
+
+def sigmoid(x):
+    # stable: only exponentiate non-positive numbers
+    z = torch.exp(-torch.abs(x))
+    return torch.where(x >= 0, 1 / (1 + z), z / (1 + z))
+
+
+def sigmoid_grad(x):
+    z = torch.exp(-torch.abs(x))
+    s = torch.where(x >= 0, 1 / (1 + z), z / (1 + z))
+    return s * (1 - s)
+
+
+def softmax(x, dim=-1):
+    x_max = x.max(dim=dim, keepdim=True).values
+    e = torch.exp(x - x_max)
+    return e / e.sum(dim=dim, keepdim=True)
+
+
+def softmax_jacobian(x):
+    e = torch.exp(x - x.max(dim=-1, keepdim=True).values)
+    s = e / e.sum(dim=-1, keepdim=True)
+    # dsi/dxj = -si * sj
+    return -(s.unsqueeze(-1) @ s.unsqueeze(-2))
+
+
+def softmax_backward(grad_output, s):
+    return s * (grad_output - (grad_output * s).sum(dim=-1, keepdim=True))
