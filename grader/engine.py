@@ -54,6 +54,7 @@ class Options:
         confine: install the sandbox's confinement (audit hook); tests of the
             harness itself may turn it off, graders never should.
         deny_roots: extra folders the student's code may never read.
+        jobs: functions graded at once (each in its own child process).
     """
 
     devices: tuple[str, ...] = ("cpu",)
@@ -63,6 +64,7 @@ class Options:
     include_hidden: bool = True
     confine: bool = True
     deny_roots: tuple[str, ...] = ()
+    jobs: int = max(1, min(4, os.cpu_count() or 1))
 
 
 def available_devices() -> tuple[str, ...]:
@@ -404,6 +406,17 @@ def _grade_function(assignment: Assignment, function: Function, module: SourceMo
     return out, text
 
 
+def _map(fn, items, jobs: int) -> list:
+    """``[fn(x) for x in items]``, with up to ``jobs`` children running at once."""
+    items = list(items)
+    if jobs <= 1 or len(items) <= 1:
+        return [fn(x) for x in items]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=min(jobs, len(items)), thread_name_prefix="grade-job") as ex:
+        return list(ex.map(fn, items))
+
+
 def _size(n: int) -> str:
     for unit in ("B", "KB", "MB", "GB"):
         if n < 1024 or unit == "GB":
@@ -471,9 +484,9 @@ def grade_submission(submission: Submission, catalog: Catalog, *, assignments: t
             if module.syntax_error:
                 message = module.syntax_error
             static_hits, calls = scan(module.source, a.banned)
-            for f in a.functions:
-                fc, text = _grade_function(a, f, module, submission, catalog, worker, options, static_hits, calls,
-                                           deadline)
+            graded = _map(lambda f: _grade_function(a, f, module, submission, catalog, worker, options,
+                                                    static_hits, calls, deadline), a.functions, options.jobs)
+            for f, (fc, text) in zip(a.functions, graded):
                 cases.extend(fc)
                 if text.strip():
                     outputs.append((f.name, text[-4000:] if len(text) > 4000 else text))

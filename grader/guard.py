@@ -54,6 +54,9 @@ def _resolve(dotted: str):
     return obj
 
 
+_TABLES: dict[tuple, tuple] = {}
+
+
 @dataclass
 class Guard:
     """Records banned calls made (directly or indirectly) by the student's code.
@@ -72,6 +75,17 @@ class Guard:
     hits: list[Hit] = field(default_factory=list)
 
     def __post_init__(self) -> None:
+        key = (self.banned, self.banned_ops, self.library_dirs)
+        cached = _TABLES.get(key)
+        if cached is None:
+            self._build()
+            _TABLES[key] = (self._ids, self._codes, self._methods, self._prefixes, self._ops, self._lib)
+        else:
+            self._ids, self._codes, self._methods, self._prefixes, self._ops, self._lib = cached
+        self._seen: set = set()
+        self._mode = None
+
+    def _build(self) -> None:
         self._ids: dict[int, str] = {}
         self._codes: dict[int, str] = {}
         self._methods: dict[str, str] = {}
@@ -97,9 +111,6 @@ class Guard:
                 continue
             self._register(name, obj)
         self._ops = frozenset(self.banned_ops)
-        self._seen: set = set()
-        self._mode = None
-        self._student_files: set[str] = set()
         self._lib = tuple(os.path.join(os.path.realpath(d), "") for d in self.library_dirs if d)
 
     def _register(self, name: str, obj) -> None:

@@ -175,7 +175,8 @@ class Worker:
         self._pid: int | None = None
         self._proc: subprocess.Popen | None = None
         self._exits: dict[int, int] = {}
-        self._lock = threading.Lock()
+        self._ignored: set[int] = set()
+        self._lock = threading.RLock()
         self.library_dirs = library_dirs()
         self.read_roots = python_read_roots()
 
@@ -299,6 +300,10 @@ class Worker:
         return json.loads(msg)
 
     def _fork(self, fds: list[int]) -> int:
+        with self._lock:
+            return self._fork_locked(fds)
+
+    def _fork_locked(self, fds: list[int]) -> int:
         if not self.alive:
             self._restart()
         assert self._sock is not None
@@ -313,7 +318,10 @@ class Worker:
             if msg is None:
                 continue
             if "exit" in msg:
-                self._exits[msg["exit"]] = msg["status"]
+                if msg["exit"] in self._ignored:
+                    self._ignored.discard(msg["exit"])
+                else:
+                    self._exits[msg["exit"]] = msg["status"]
             elif "pid" in msg:
                 return int(msg["pid"])
             elif "error" in msg:
@@ -322,14 +330,26 @@ class Worker:
 
     def _wait_exit(self, pid: int, timeout: float) -> int | None:
         deadline = time.monotonic() + timeout
-        while pid not in self._exits and time.monotonic() < deadline:
-            try:
-                msg = self._recv(max(0.001, deadline - time.monotonic()))
-            except ConnectionError:
-                break
-            if msg and "exit" in msg:
-                self._exits[msg["exit"]] = msg["status"]
-        return self._exits.pop(pid, None)
+        while time.monotonic() < deadline:
+            with self._lock:
+                if pid in self._exits:
+                    break
+                try:
+                    msg = self._recv(0.005)
+                except (ConnectionError, OSError):
+                    break
+                if msg and "exit" in msg:
+                    if msg["exit"] in self._ignored:
+                        self._ignored.discard(msg["exit"])
+                    else:
+                        self._exits[msg["exit"]] = msg["status"]
+        with self._lock:
+            return self._exits.pop(pid, None)
+
+    def _forget_exit(self, pid: int) -> None:
+        with self._lock:
+            if self._exits.pop(pid, None) is None:
+                self._ignored.add(pid)
 
     # -- jobs -----------------------------------------------------------------
     def run_job(self, meta: dict, value: Any, *, import_limit: float, run_limits: list[float],
@@ -344,9 +364,8 @@ class Worker:
             memory_mb: resident memory allowed beyond the child's start, MiB.
             output_bytes: stdout/stderr bytes kept per stream.
         """
-        with self._lock:
-            return self._run_job(meta, value, import_limit=import_limit, run_limits=run_limits,
-                                 memory_mb=memory_mb, output_bytes=output_bytes)
+        return self._run_job(meta, value, import_limit=import_limit, run_limits=run_limits,
+                             memory_mb=memory_mb, output_bytes=output_bytes)
 
     def _run_job(self, meta, value, *, import_limit, run_limits, memory_mb, output_bytes) -> JobOutcome:
         tmp = tempfile.mkdtemp(prefix="grade-run-")
@@ -396,7 +415,10 @@ class Worker:
                 os.kill(pid, signal.SIGKILL)
             except OSError:
                 pass
-            outcome.exit_status = self._wait_exit(pid, 5.0)
+            if outcome.done and outcome.stopped is None:
+                self._forget_exit(pid)  # ended cleanly; its exit status is not needed
+            else:
+                outcome.exit_status = self._wait_exit(pid, 5.0)
             writer.join(timeout=5)
             shutil.rmtree(tmp, ignore_errors=True)
             outcome.seconds = time.monotonic() - t0

@@ -123,16 +123,27 @@ def serve(sock: socket.socket) -> None:
     _subreaper()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    # SIGCHLD wakes the select() below through a self-pipe: exits are reported at once.
+    wake_r, wake_w = os.pipe()
+    os.set_blocking(wake_r, False)
+    os.set_blocking(wake_w, False)
+    signal.set_wakeup_fd(wake_w, warn_on_full_buffer=False)
+    signal.signal(signal.SIGCHLD, lambda *_: None)
     children: set[int] = set()
     try:
         while True:
             try:
-                ready, _, _ = select.select([sock], [], [], 0.02 if children else 0.5)
+                ready, _, _ = select.select([sock, wake_r], [], [], 1.0)
             except InterruptedError:
                 continue
+            if wake_r in ready:
+                try:
+                    while os.read(wake_r, 4096):
+                        pass
+                except BlockingIOError:
+                    pass
             _reap(sock, children)
-            if not ready:
-                # Parent gone (orphaned to init or a subreaper)? Then stop.
+            if sock not in ready:
                 continue
             try:
                 msg, fds, _, _ = socket.recv_fds(sock, 1 << 16, 8)
@@ -152,6 +163,10 @@ def serve(sock: socket.socket) -> None:
             pid = os.fork()
             if pid == 0:  # the student's process
                 try:
+                    signal.set_wakeup_fd(-1)
+                    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+                    os.close(wake_r)
+                    os.close(wake_w)
                     sock.close()
                     os.setpgid(0, 0)
                     signal.signal(signal.SIGINT, signal.SIG_DFL)

@@ -182,3 +182,12 @@ def test_buggy_fixtures_match_their_mistake(path):
             if path.stem in mistakes and _close(got, mistakes[path.stem].variant(*c.args, **c.kwargs), tol):
                 found = True
     assert found, f"{path.stem}: no failing case matches the spec variant"
+
+
+def test_required_mistake_ids_present():
+    required = {"bn_batch_stats_at_inference", "bn_biased_running_var", "bn_momentum_flipped",
+                "bn_eps_outside_sqrt", "bn_wrong_axes", "bn_unbiased_normalization"}
+    ids = {m.id for m in SPEC.function("batchnorm_forward").mistakes}
+    assert required <= ids
+    for mid in ids:
+        assert (SUBMISSIONS / "buggy" / "batchnorm" / f"{mid}.py").exists(), mid

@@ -180,6 +180,9 @@ def test_required_mistakes_present_in_both_functions():
     for function in SPEC.functions:
         assert both <= {m.id for m in function.mistakes}
     assert "lstm_state_not_carried" in {m.id for m in SPEC.function("lstm_forward").mistakes}
+    for function in SPEC.functions:
+        for m in function.mistakes:
+            assert (SUBMISSIONS / "buggy" / "lstm" / f"{m.id}.py").exists(), m.id
 
 
 @pytest.mark.parametrize("path", sorted((SUBMISSIONS / "correct" / "lstm").glob("*.py")), ids=lambda p: p.stem)

@@ -1,0 +1,260 @@
+"""Reference ``attention`` vs torch.nn.functional.scaled_dot_product_attention and
+torch.nn.MultiheadAttention, plus spec sanity checks."""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.append(str(ROOT))
+
+from reference import attention as ref  # noqa: E402
+from reference.specs import attention as spec_module  # noqa: E402
+
+SPEC = spec_module.ASSIGNMENT
+SUBMISSIONS = ROOT / "tests" / "submissions"
+
+
+def _oracle_sdpa(q, k, v, mask=None):
+    """out from F.scaled_dot_product_attention; weights by the textbook formula."""
+    torch_mask = None if mask is None else mask  # F.sdpa's bool attn_mask: True = take part
+    out = torch.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=torch_mask)
+    scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])
+    if mask is not None:
+        scores = scores.masked_fill(~mask, float("-inf"))
+    return out, torch.softmax(scores, dim=-1)
+
+
+def _oracle_mha(query, key, value, num_heads, w_in, b_in, w_out, b_out, mask=None):
+    E = query.shape[-1]
+    mha = torch.nn.MultiheadAttention(E, num_heads, batch_first=True).to(query.dtype)
+    with torch.no_grad():
+        mha.in_proj_weight.copy_(w_in)
+        mha.in_proj_bias.copy_(b_in)
+        mha.out_proj.weight.copy_(w_out)
+        mha.out_proj.bias.copy_(b_out)
+    attn_mask = None
+    if mask is not None:
+        attn_mask = ~mask  # torch: True = NOT allowed
+        if attn_mask.dim() == 3:
+            attn_mask = attn_mask.repeat_interleave(num_heads, dim=0)  # (N * h, Lq, Lk), n-major
+    mha.eval()
+    with torch.no_grad():
+        return mha(query, key, value, attn_mask=attn_mask, need_weights=True, average_attn_weights=True)
+
+
+def _mask(g, shape, p=0.6):
+    keep = torch.rand(shape, generator=g) < p
+    col = torch.randint(0, shape[-1], shape[:-1], generator=g)
+    return keep | (torch.arange(shape[-1]) == col[..., None])
+
+
+def _assert_close(got, exp, **kw):
+    assert isinstance(got, tuple) and len(got) == len(exp)
+    for a, b in zip(got, exp):
+        assert a.dtype == b.dtype and a.device == b.device and a.shape == b.shape
+        torch.testing.assert_close(a, b, **kw)
+
+
+SDPA_SHAPES = [  # (q, k, v) shapes
+    ((4, 8), (6, 8), (6, 8)),
+    ((2, 4, 8), (2, 6, 8), (2, 6, 8)),
+    ((3, 5, 4), (3, 7, 4), (3, 7, 9)),
+    ((2, 3, 4, 6), (2, 3, 5, 6), (2, 3, 5, 3)),
+    ((2, 3, 4, 6), (1, 3, 5, 6), (1, 3, 5, 2)),  # broadcast leading dims
+    ((1, 1, 6), (1, 5, 6), (1, 5, 2)),
+]
+
+
+@pytest.mark.parametrize("shapes", SDPA_SHAPES, ids=str)
+@pytest.mark.parametrize("masked", [False, True])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_sdpa_matches_torch_float64(shapes, masked, seed):
+    g = torch.Generator().manual_seed(seed)
+    q, k, v = (torch.randn(s, generator=g, dtype=torch.float64) * (1 + seed) for s in shapes)
+    mask = _mask(g, (q.shape[-2], k.shape[-2])) if masked else None
+    _assert_close(ref.scaled_dot_product_attention(q, k, v, mask), _oracle_sdpa(q, k, v, mask),
+                  rtol=1e-10, atol=1e-12)
+
+
+def test_sdpa_batched_mask_and_causal():
+    g = torch.Generator().manual_seed(4)
+    q = torch.randn(2, 3, 5, 4, generator=g, dtype=torch.float64)
+    k = torch.randn(2, 3, 7, 4, generator=g, dtype=torch.float64)
+    v = torch.randn(2, 3, 7, 6, generator=g, dtype=torch.float64)
+    for mask in (_mask(g, (2, 1, 5, 7)), _mask(g, (2, 3, 5, 7)), torch.ones(5, 7, dtype=torch.bool).tril(2)):
+        _assert_close(ref.scaled_dot_product_attention(q, k, v, mask), _oracle_sdpa(q, k, v, mask),
+                      rtol=1e-10, atol=1e-12)
+
+
+MHA_SIZES = [  # (N, Lq, Lk, E, h)
+    (2, 4, 6, 8, 1),
+    (2, 4, 6, 8, 2),
+    (3, 5, 5, 8, 4),
+    (1, 3, 7, 12, 3),
+    (2, 6, 4, 16, 4),
+]
+
+
+@pytest.mark.parametrize("N,Lq,Lk,E,h", MHA_SIZES)
+@pytest.mark.parametrize("mask_kind", [None, "2d", "3d", "causal"])
+def test_mha_matches_torch_float64(N, Lq, Lk, E, h, mask_kind):
+    g = torch.Generator().manual_seed(N * 1000 + Lq * 100 + Lk * 10 + h)
+    f64 = dict(generator=g, dtype=torch.float64)
+    query, key, value = torch.randn(N, Lq, E, **f64), torch.randn(N, Lk, E, **f64), torch.randn(N, Lk, E, **f64)
+    w_in, b_in = torch.randn(3 * E, E, **f64) * 0.5, torch.randn(3 * E, **f64) * 0.2
+    w_out, b_out = torch.randn(E, E, **f64) * 0.4, torch.randn(E, **f64) * 0.2
+    mask = {None: None, "2d": _mask(g, (Lq, Lk)), "3d": _mask(g, (N, Lq, Lk)),
+            "causal": torch.ones(Lq, Lk, dtype=torch.bool).tril(max(Lk - Lq, 0))}[mask_kind]
+    args = (query, key, value, h, w_in, b_in, w_out, b_out, mask)
+    _assert_close(ref.multi_head_attention(*args), _oracle_mha(*args), rtol=1e-9, atol=1e-11)
+
+
+def test_mha_self_attention_float32():
+    g = torch.Generator().manual_seed(8)
+    x = torch.randn(3, 5, 8, generator=g)
+    args = (x, x, x, 2, torch.randn(24, 8, generator=g) * 0.5, torch.randn(24, generator=g) * 0.2,
+            torch.randn(8, 8, generator=g) * 0.4, torch.randn(8, generator=g) * 0.2)
+    _assert_close(ref.multi_head_attention(*args), _oracle_mha(*args), rtol=1e-5, atol=1e-6)
+
+
+def test_sdpa_float32():
+    g = torch.Generator().manual_seed(2)
+    q, k, v = torch.randn(2, 4, 8, generator=g), torch.randn(2, 6, 8, generator=g), torch.randn(2, 6, 5, generator=g)
+    mask = _mask(g, (2, 4, 6))
+    _assert_close(ref.scaled_dot_product_attention(q, k, v, mask), _oracle_sdpa(q, k, v, mask),
+                  rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_large_magnitude_1e4(dtype):
+    g = torch.Generator().manual_seed(6)
+    q = torch.randn(2, 4, 8, generator=g, dtype=torch.float64) * 1e4
+    k = torch.randn(2, 5, 8, generator=g, dtype=torch.float64) * 1e4
+    v = torch.randn(2, 5, 3, generator=g, dtype=torch.float64)
+    mask = _mask(g, (4, 5))
+    exp = _oracle_sdpa(q, k, v, mask)
+    got = ref.scaled_dot_product_attention(q.to(dtype), k.to(dtype), v.to(dtype), mask)
+    for a, b in zip(got, exp):
+        assert torch.isfinite(a).all()
+        torch.testing.assert_close(a.double(), b, rtol=1e-4, atol=1e-5)
+    # MHA with inputs ~ 1e4
+    E = 8
+    x = torch.randn(2, 3, E, generator=g, dtype=torch.float64) * 1e4
+    args = (x, x, x, 2, torch.randn(3 * E, E, generator=g, dtype=torch.float64) * 0.5,
+            torch.randn(3 * E, generator=g, dtype=torch.float64), torch.randn(E, E, generator=g, dtype=torch.float64),
+            torch.randn(E, generator=g, dtype=torch.float64))
+    exp = _oracle_mha(*args)
+    got = ref.multi_head_attention(*[a.to(dtype) if isinstance(a, torch.Tensor) else a for a in args])
+    for a, b in zip(got, exp):
+        assert torch.isfinite(a).all()
+        torch.testing.assert_close(a.double(), b, rtol=1e-3, atol=1e-2)
+
+
+def test_inputs_not_modified():
+    g = torch.Generator().manual_seed(1)
+    q, k, v = torch.randn(2, 4, 8, generator=g), torch.randn(2, 6, 8, generator=g), torch.randn(2, 6, 8, generator=g)
+    mask = _mask(g, (2, 4, 6))
+    w_in, b_in, w_out, b_out = torch.randn(24, 8), torch.randn(24), torch.randn(8, 8), torch.randn(8)
+    args = [q, k, v, mask, w_in, b_in, w_out, b_out]
+    before = [a.clone() for a in args]
+    ref.scaled_dot_product_attention(q, k, v, mask)
+    ref.multi_head_attention(q, k, v, 2, w_in, b_in, w_out, b_out, mask)
+    for a, b in zip(args, before):
+        assert torch.equal(a, b)
+
+
+# --------------------------------------------------------------------------- #
+# Spec sanity
+# --------------------------------------------------------------------------- #
+
+_ORACLES = {"scaled_dot_product_attention": _oracle_sdpa, "multi_head_attention": _oracle_mha}
+
+
+def _close(a, b, tol):
+    if isinstance(a, torch.Tensor):
+        if not isinstance(b, torch.Tensor) or a.shape != b.shape:
+            return False
+        return bool(torch.isclose(a.double(), b.double(), rtol=tol.rtol, atol=tol.atol, equal_nan=True).all())
+    if isinstance(a, (tuple, list)):
+        return isinstance(b, (tuple, list)) and len(a) == len(b) and all(_close(x, y, tol) for x, y in zip(a, b))
+    return a == b
+
+
+def _spec_calls(function):
+    g = torch.Generator().manual_seed(123)
+    for case in function.cases:
+        yield case, case.make(g, torch.float64)
+
+
+def _load(path):
+    spec = importlib.util.spec_from_file_location(f"_sub_{path.parent.name}_{path.stem}", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.mark.parametrize("function", SPEC.functions, ids=lambda f: f.name)
+def test_spec_cases_and_mistakes(function):
+    assert 4 <= len(function.cases) <= 10 and any(c.hidden for c in function.cases)
+    tol = SPEC.tolerance_for(function, function.cases[0], "float64")
+    outs = {m.id: [] for m in function.mistakes}
+    refs = []
+    for case, c in _spec_calls(function):
+        exp = getattr(ref, function.name)(*c.args, **c.kwargs)
+        assert _close(exp, _ORACLES[function.name](*c.args, **c.kwargs), tol), case.id
+        refs.append(exp)
+        for m in function.mistakes:
+            outs[m.id].append(m.variant(*c.args, **c.kwargs))
+    for m in function.mistakes:
+        assert any(not _close(o, e, tol) for o, e in zip(outs[m.id], refs)), f"{m.id} never differs"
+    ids = [m.id for m in function.mistakes]
+    for i, a in enumerate(ids):
+        for b in ids[i + 1:]:
+            assert any(not _close(x, y, tol) for x, y in zip(outs[a], outs[b])), f"{a} vs {b} indistinguishable"
+
+
+@pytest.mark.parametrize("path", sorted((SUBMISSIONS / "correct" / "attention").glob("*.py")), ids=lambda p: p.stem)
+def test_correct_fixtures_pass_spec_cases(path):
+    mod = _load(path)
+    for function in SPEC.functions:
+        tol = SPEC.tolerance_for(function, function.cases[0], "float64")
+        for case, c in _spec_calls(function):
+            exp = getattr(ref, function.name)(*c.args, **c.kwargs)
+            assert _close(getattr(mod, function.name)(*c.args, **c.kwargs), exp, tol), (function.name, case.id)
+
+
+@pytest.mark.parametrize("path", sorted((SUBMISSIONS / "buggy" / "attention").glob("*.py")), ids=lambda p: p.stem)
+def test_buggy_fixtures_match_their_mistake(path):
+    mod = _load(path)
+    found = set()
+    applicable = set()
+    for function in SPEC.functions:
+        mistakes = {m.id: m for m in function.mistakes}
+        if path.stem in mistakes:
+            applicable.add(function.name)
+        tol = SPEC.tolerance_for(function, function.cases[0], "float64")
+        for case, c in _spec_calls(function):
+            exp = getattr(ref, function.name)(*c.args, **c.kwargs)
+            got = getattr(mod, function.name)(*c.args, **c.kwargs)
+            if _close(got, exp, tol):
+                continue
+            if path.stem in mistakes and _close(got, mistakes[path.stem].variant(*c.args, **c.kwargs), tol):
+                found.add(function.name)
+    assert applicable and found == applicable, f"{path.stem}: matched in {found}, expected in {applicable}"
+
+
+def test_required_mistake_ids_present():
+    sdpa = {m.id for m in SPEC.function("scaled_dot_product_attention").mistakes}
+    mha = {m.id for m in SPEC.function("multi_head_attention").mistakes}
+    assert {"attn_missing_scale", "attn_scale_by_dv", "attn_mask_inverted", "attn_softmax_wrong_dim"} <= sdpa
+    assert {"mha_heads_split_wrong", "mha_weights_not_averaged", "mha_missing_scale"} <= mha
+    for mid in sdpa | mha:
+        assert (SUBMISSIONS / "buggy" / "attention" / f"{mid}.py").exists(), mid
