@@ -24,7 +24,7 @@ from .results import GradeResult
 from .sandbox import Worker
 from .spec import SpecError
 
-__all__ = ["check", "list_assignments", "get_worker", "close_worker", "default_html_path", "SpecError",
+__all__ = ["check", "list_assignments", "load_any_catalog", "get_worker", "close_worker", "default_html_path", "SpecError",
            "SubmissionError", "Options"]
 
 _WORKER: Worker | None = None
@@ -89,7 +89,7 @@ def check(path: str | os.PathLike = "assignments", *, assignments: tuple[str, ..
     """
     devices = resolve_devices(device)
     worker = worker or get_worker(reference_dir=reference_dir)  # before references are imported: fork is safe
-    catalog = catalog or load_catalog(reference_dir)
+    catalog = catalog or load_any_catalog(reference_dir)
     for a in assignments:
         catalog.get(a)
     submission = load_submission(path, assignment_ids=catalog.ids)
@@ -107,9 +107,31 @@ def check(path: str | os.PathLike = "assignments", *, assignments: tuple[str, ..
     return result
 
 
+def load_any_catalog(reference_dir: str | os.PathLike | None = None):
+    """The project's catalog (references + specs), or, in a student kit, the kit's.
+
+    A kit (built by ``grade release``) has no ``reference/``; it ships the
+    visible cases as data (:mod:`grader.kit`).
+
+    Raises:
+        SpecError: neither a reference folder with specs nor a kit was found.
+    """
+    ref = Path(reference_dir) if reference_dir else default_reference_dir()
+    if reference_dir or (ref / "specs").is_dir():
+        return load_catalog(ref)
+    try:
+        from .kit import find_kit, load_kit
+    except ImportError:  # pragma: no cover
+        return load_catalog(ref)
+    kit = find_kit(Path.cwd())
+    if kit is not None:
+        return load_kit(kit)
+    return load_catalog(ref)
+
+
 def list_assignments(*, reference_dir: str | os.PathLike | None = None) -> list[dict]:
     """Assignments, their functions and points: ``[{"id", "title", "max_score", "functions": [...]}]``."""
-    catalog = load_catalog(reference_dir)
+    catalog = load_any_catalog(reference_dir)
     out = []
     for a in catalog.assignments:
         out.append({

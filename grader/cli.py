@@ -7,6 +7,7 @@ Bare ``grade`` (or ``grade PATH``) behaves like ``grade check``.
 
 from __future__ import annotations
 
+import os
 import sys
 
 import click
@@ -51,9 +52,16 @@ def _worker_first(reference):
 @click.option("--no-html", is_flag=True, help="Do not write an HTML report.")
 @click.option("--reference", type=click.Path(file_okay=False, path_type=str), envvar="GRADE_REFERENCE",
               help="Folder with the references and specs/ (default: ./reference).")
+@click.option("--junit", "junit_path", type=click.Path(dir_okay=False, path_type=str),
+              help="Write JUnit XML here (one testcase per case and device).")
+@click.option("--summary", "summary_path", type=click.Path(dir_okay=False, path_type=str),
+              help="Write a Markdown summary here (also appended to $GITHUB_STEP_SUMMARY when set).")
+@click.option("--min-score", type=float, default=None, metavar="X",
+              help="Exit 1 when the total score is below X (then passing below 100% is fine).")
 @click.option("-v", "--verbose", is_flag=True, help="Show every failing case in full.")
 @click.option("--time-scale", type=float, default=1.0, show_default=True, help="Multiply every time limit.")
-def check_cmd(path, assignments, device, json_path, html_path, no_html, reference, verbose, time_scale):
+def check_cmd(path, assignments, device, json_path, html_path, no_html, reference, junit_path, summary_path,
+              min_score, verbose, time_scale):
     """Grade PATH: a folder of <assignment>.py modules (default ./assignments), one .py, or a .ipynb."""
     from rich.console import Console
 
@@ -72,15 +80,45 @@ def check_cmd(path, assignments, device, json_path, html_path, no_html, referenc
     except (SpecError, SubmissionError, ValueError) as e:
         err.print(f"[red]error:[/] {e}")
         sys.exit(EXIT_USAGE)
-    print_result(result, console=console, verbose=verbose)
+    notice = kit_notice(result)
+    print_result(result, console=console, verbose=verbose, hidden_note=notice)
     if not no_html:
         from .report import write_html
 
-        out = write_html(result, html_path or default_html_path(path))
+        out = write_html(result, html_path or default_html_path(path), notice=notice)
         console.print(f"HTML report: {out}")
     if json_path:
         console.print(f"JSON result: {json_path}")
-    sys.exit(EXIT_OK if result.passed else EXIT_FAILED)
+    if junit_path:
+        from .report.junit import write_junit
+
+        write_junit(result, junit_path)
+        console.print(f"JUnit XML: {junit_path}")
+    summary_targets = [p for p in (summary_path, os.environ.get("GITHUB_STEP_SUMMARY")) if p]
+    if summary_targets:
+        from .report.summary import write_summary
+
+        for target in summary_targets:
+            write_summary(result, target, min_score=min_score, notice=notice, append=target != summary_path)
+    sys.exit(exit_code(result, min_score=min_score))
+
+
+def exit_code(result, *, min_score: float | None = None) -> int:
+    """0 when the run passes, else 1: with ``min_score``, passing means score >= min_score;
+    without it, every case must pass."""
+    if min_score is not None:
+        return EXIT_OK if result.score + 1e-9 >= min_score else EXIT_FAILED
+    return EXIT_OK if result.passed else EXIT_FAILED
+
+
+def kit_notice(result) -> str | None:
+    """The student kit's reminder that hidden cases are graded later, or None in the full project."""
+    kit = getattr(result, "kit", None)
+    if not kit:
+        return None
+    hidden = kit.get("hidden_cases", 0)
+    return (f"Student kit {kit.get('version', '')}: this score covers the visible cases only. "
+            f"{hidden} hidden case(s) are graded by your instructor; this is not your final grade.")
 
 
 @main.command("list")
@@ -108,6 +146,22 @@ def list_cmd(reference):
             table.add_row(a["id"] if i == 0 else "", f["name"], cases, f"{f['max_score']:g}")
         table.add_row("", "[bold]total[/]", "", f"[bold]{a['max_score']:g}[/]", end_section=True)
     Console(highlight=False).print(table)
+
+
+def _register_extra_commands() -> None:
+    """Commands that live in their own modules (kept light: heavy imports happen inside them)."""
+    import importlib
+
+    for name in ("grader.cli_batch", "grader.cli_release"):
+        try:
+            mod = importlib.import_module(name)
+        except ImportError:
+            continue
+        for cmd in getattr(mod, "COMMANDS", ()):
+            main.add_command(cmd)
+
+
+_register_extra_commands()
 
 
 def run() -> None:

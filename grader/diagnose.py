@@ -18,7 +18,7 @@ import copy
 from .compare import Mismatch, matches
 from .results import Diagnosis
 from .spec import Function, Tolerance
-from .wire import roundtrip
+from .wire import Array, roundtrip
 
 __all__ = ["diagnose", "variant_outputs"]
 
@@ -45,15 +45,18 @@ def variant_outputs(function: Function, call, *, cache: dict | None = None) -> d
     return out
 
 
-def _max_input_magnitude(call) -> float:
-    import torch
+def _max_input_magnitude(inputs) -> float:
+    """Largest finite |value| among the floating inputs (decoded ``{"args", "kwargs"}``)."""
+    import numpy as np
 
     best = 0.0
 
     def visit(v):
         nonlocal best
-        if isinstance(v, torch.Tensor) and v.is_floating_point() and v.numel():
-            best = max(best, float(v.detach().abs().max()))
+        if isinstance(v, Array) and v.dtype.startswith("float") and v.data.size:
+            a = np.abs(v.data[np.isfinite(v.data)])
+            if a.size:
+                best = max(best, float(a.max()))
         elif isinstance(v, (tuple, list)):
             for x in v:
                 visit(x)
@@ -61,18 +64,17 @@ def _max_input_magnitude(call) -> float:
             for x in v.values():
                 visit(x)
 
-    visit(call.args)
-    visit(dict(call.kwargs))
+    visit(inputs)
     return best
 
 
-def diagnose(function: Function, call, expected, got, mismatches: list[Mismatch], tol: Tolerance,
+def diagnose(function: Function, inputs, expected, got, mismatches: list[Mismatch], tol: Tolerance,
              variants: dict[str, object]) -> Diagnosis | None:
     """The mistake that explains ``got``, or None.
 
     Args:
         function: the spec of the function (its mistakes).
-        call: the inputs (CPU tensors, case dtype).
+        inputs: the decoded inputs ``{"args": ..., "kwargs": ...}``.
         expected: decoded expected output.
         got: decoded student output.
         mismatches: what :func:`grader.compare.compare` found.
@@ -91,8 +93,8 @@ def diagnose(function: Function, call, expected, got, mismatches: list[Mismatch]
         if matches(v, got, tol=loose):
             return Diagnosis(id=m.id, title=m.title or m.id.replace("_", " "), hint=m.hint,
                              evidence="Your output matches this known mistake on this case's inputs.")
-    if any(x.kind == "nonfinite" for x in mismatches) and _max_input_magnitude(call) > 80:
+    if any(x.kind == "nonfinite" for x in mismatches) and _max_input_magnitude(inputs) > 80:
         return Diagnosis(OVERFLOW.id, OVERFLOW.title, OVERFLOW.hint,
                          evidence="NaN/Inf in your output where the expected output is finite, "
-                                  f"with inputs up to {_max_input_magnitude(call):.3g} in magnitude.")
+                                  f"with inputs up to {_max_input_magnitude(inputs):.3g} in magnitude.")
     return None

@@ -18,9 +18,7 @@ on; the maximum score is therefore the same on every machine.
 
 from __future__ import annotations
 
-import copy
 import datetime as _dt
-import inspect
 import os
 import time
 from dataclasses import dataclass
@@ -32,8 +30,9 @@ from .diagnose import diagnose, variant_outputs
 from .loader import Catalog, SourceModule, Submission
 from .results import AssignmentResult, CaseResult, DeviceRun, GradeResult
 from .sandbox import JobOutcome, Worker
-from .spec import Assignment, Call, Case, Function, case_seed
-from .wire import Array, roundtrip
+from .cases import Instance
+from .spec import Assignment, Function
+from .wire import Array
 
 __all__ = ["Options", "grade_submission", "available_devices", "resolve_devices"]
 
@@ -94,86 +93,6 @@ def resolve_devices(device: str) -> tuple[str, ...]:
 
 
 # ---------------------------------------------------------------------------
-# expected values
-
-
-def _upcast(v):
-    import torch
-
-    if isinstance(v, torch.Tensor):
-        return v.detach().clone().to(torch.float64) if v.is_floating_point() else v.detach().clone()
-    if isinstance(v, tuple):
-        return tuple(_upcast(x) for x in v)
-    if isinstance(v, list):
-        return [_upcast(x) for x in v]
-    if isinstance(v, dict):
-        return {k: _upcast(x) for k, x in v.items()}
-    return v
-
-
-def _cast_like(values, like):
-    """Cast float64 ``values`` (decoded) to the dtypes of ``like`` (decoded native run)."""
-    import numpy as np
-
-    if isinstance(like, Array) and isinstance(values, Array) and values.shape == like.shape:
-        if like.dtype.startswith("float"):
-            data = values.data.astype(np.dtype(like.dtype))
-            data.setflags(write=False)
-            return Array(data=data, dtype=like.dtype, device=like.device, kind=like.kind, cls=like.cls)
-        return like
-    if isinstance(like, (tuple, list)) and isinstance(values, (tuple, list)) and len(like) == len(values):
-        out = [_cast_like(v, l) for v, l in zip(values, like)]
-        return tuple(out) if isinstance(like, tuple) else out
-    if isinstance(like, dict) and isinstance(values, dict) and like.keys() == values.keys():
-        return {k: _cast_like(values[k], like[k]) for k in like}
-    return like
-
-
-@dataclass
-class _Instance:
-    case: Case
-    dtype: str
-    key: str
-    call: Call
-    expected: object
-    ref_seconds: float
-    inputs: object
-    points: float
-    error: str | None = None
-
-
-def _instances(assignment: Assignment, function: Function, reference, *, hidden_salt: str,
-               include_hidden: bool) -> list[_Instance]:
-    import torch
-
-    ref_fn = getattr(reference, function.name)
-    out: list[_Instance] = []
-    for case in function.cases:
-        if case.hidden and not include_hidden:
-            continue
-        for dtype in case.dtypes:
-            seed = case_seed(salt=assignment.salt, assignment=assignment.id, function=function.name, case=case.id,
-                             dtype=dtype, hidden_salt=hidden_salt if case.hidden else "")
-            g = torch.Generator().manual_seed(seed)
-            call = case.make(g, getattr(torch, dtype))
-            key = f"{case.id}/{dtype}"
-            inst = _Instance(case=case, dtype=dtype, key=key, call=call, expected=None, ref_seconds=0.0,
-                             inputs=roundtrip({"args": call.args, "kwargs": dict(call.kwargs)}),
-                             points=case.points / len(case.dtypes))
-            try:
-                native = roundtrip(ref_fn(*copy.deepcopy(call.args), **copy.deepcopy(dict(call.kwargs))))
-                up = _upcast((call.args, dict(call.kwargs)))
-                t = time.perf_counter()
-                values = ref_fn(*up[0], **up[1])
-                inst.ref_seconds = time.perf_counter() - t
-                inst.expected = _cast_like(roundtrip(values), native)
-            except Exception as e:  # a broken spec/reference is the instructor's problem: say so loudly
-                inst.error = f"the reference failed on this case ({type(e).__name__}: {e}); report this to your instructor"
-            out.append(inst)
-    return out
-
-
-# ---------------------------------------------------------------------------
 # grading
 
 
@@ -181,14 +100,7 @@ def _worst(statuses) -> str:
     return max(statuses, key=_STATUS_ORDER.index) if statuses else "skipped"
 
 
-def _arg_names(reference, fname: str) -> list[str]:
-    try:
-        return list(inspect.signature(getattr(reference, fname)).parameters)
-    except (TypeError, ValueError):
-        return []
-
-
-def _mutation(inst: _Instance, after, names: list[str]) -> str | None:
+def _mutation(inst: Instance, after, names: list[str]) -> str | None:
     from .compare import matches
     from .spec import Tolerance
 
@@ -229,14 +141,12 @@ def _stopped_message(outcome: JobOutcome, limits_mb: int) -> tuple[str, str]:
 def _grade_function(assignment: Assignment, function: Function, module: SourceModule, submission: Submission,
                     catalog: Catalog, worker: Worker, options: Options, static_hits, calls,
                     deadline: float) -> tuple[list[CaseResult], str]:
-    reference = catalog.references[assignment.id]
-    insts = _instances(assignment, function, reference, hidden_salt=catalog.hidden_salt,
-                       include_hidden=options.include_hidden)
+    insts = catalog.instances(assignment, function, include_hidden=options.include_hidden)
     devices = options.devices
     limits = assignment.limits_for(function)
     floor = options.case_seconds if options.case_seconds is not None else limits.case_seconds
 
-    def result(inst: _Instance, status: str, message: str, **kw) -> CaseResult:
+    def result(inst: Instance, status: str, message: str, **kw) -> CaseResult:
         return CaseResult(id=inst.case.id, function=function.name, dtype=inst.dtype, device=",".join(devices),
                           status=status, score=inst.points if status == "passed" else 0.0, max_score=inst.points,
                           message=message, description=inst.case.description, hidden=inst.case.hidden, **kw)
@@ -303,7 +213,7 @@ def _grade_function(assignment: Assignment, function: Function, module: SourceMo
         status, why = _stopped_message(outcome, limits.memory_mb)
         return [result(i, status, f"while importing your module, {why}") for i in insts], text
 
-    names = _arg_names(reference, function.name)
+    names = catalog.arg_names(assignment, function)
     out: list[CaseResult] = []
     run_index = 0
     stop_note: tuple[str, str] | None = None
@@ -374,8 +284,8 @@ def _grade_function(assignment: Assignment, function: Function, module: SourceMo
             diag = None
             if mism:
                 if variants is None:
-                    variants = variant_outputs(function, inst.call)
-                diag = diagnose(function, inst.call, inst.expected, got, mism, tol, variants)
+                    variants = inst.variants if inst.variants is not None else variant_outputs(function, inst.call)
+                diag = diagnose(function, inst.inputs, inst.expected, got, mism, tol, variants)
             worst = mism[0] if mism else Mismatch("", "values", "")
             dev_runs.append(DeviceRun(dev, "failed", "\n".join(msg_lines), seconds=rmeta.get("seconds"),
                                       expected_excerpt=worst.expected_excerpt, got_excerpt=worst.got_excerpt))
@@ -474,8 +384,7 @@ def grade_submission(submission: Submission, catalog: Catalog, *, assignments: t
         if module is None:
             message = (f"no {a.id}.py (or {a.id}.ipynb) in {submission.path}. Name your file after the assignment.")
             for f in a.functions:
-                for inst in _instances(a, f, catalog.references[a.id], hidden_salt=catalog.hidden_salt,
-                                       include_hidden=options.include_hidden):
+                for inst in catalog.instances(a, f, include_hidden=options.include_hidden):
                     cases.append(CaseResult(id=inst.case.id, function=f.name, dtype=inst.dtype,
                                             device=",".join(options.devices), status="not_implemented", score=0.0,
                                             max_score=inst.points, message=f"{a.id}.py was not found.",
@@ -501,4 +410,5 @@ def grade_submission(submission: Submission, catalog: Catalog, *, assignments: t
         assignments=tuple(results), devices=tuple(options.devices), seconds=time.monotonic() - t0,
         graded_at=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         versions={"grade": __version__, "torch": torch.__version__},
+        kit=getattr(catalog, "kit_info", None),
     )

@@ -239,6 +239,20 @@ class Catalog:
     def secret_roots(self) -> tuple[str, ...]:
         return (self.reference_dir,)
 
+    kind = "project"
+
+    def instances(self, assignment: Assignment, function, *, include_hidden: bool = True) -> list:
+        """The graded instances of ``function`` (see :class:`grader.cases.Instance`)."""
+        from .cases import build_instances
+
+        return build_instances(assignment, function, self.references[assignment.id], hidden_salt=self.hidden_salt,
+                               include_hidden=include_hidden)
+
+    def arg_names(self, assignment: Assignment, function) -> list[str]:
+        from .cases import arg_names
+
+        return arg_names(getattr(self.references[assignment.id], function.name))
+
 
 ORDER = ("activations", "cross_entropy", "backprop", "batchnorm", "lstm", "attention", "metrics")
 
