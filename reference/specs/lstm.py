@@ -21,7 +21,8 @@ def _weights(g, I, H, dt, w_scale):
 
 def _state(g, N, H, dt, zero_state):
     if zero_state:
-        return torch.zeros(N, H, dtype=dt), torch.zeros(N, H, dtype=dt)
+        dtype = dt if isinstance(dt, torch.dtype) else getattr(torch, str(dt))
+        return torch.zeros(N, H, dtype=dtype), torch.zeros(N, H, dtype=dtype)
     return randn(g, (N, H), dt, scale=0.8), randn(g, (N, H), dt, scale=1.5)
 
 

@@ -5,6 +5,7 @@ Every other function is correct; sigmoid contains the bug.
 
 import torch
 
+
 def sigmoid(x):
     ex = torch.exp(x)
     return ex / (1 + ex)

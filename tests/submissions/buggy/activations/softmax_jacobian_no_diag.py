@@ -5,6 +5,7 @@ Every other function is correct; softmax_jacobian contains the bug.
 
 import torch
 
+
 def sigmoid(x):
     # stable: only exponentiate non-positive numbers
     z = torch.exp(-torch.abs(x))

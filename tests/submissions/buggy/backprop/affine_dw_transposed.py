@@ -5,6 +5,7 @@ Every other function is correct; affine_backward contains the bug.
 
 import torch
 
+
 def affine_backward(grad_out, x, W):
     dx = grad_out @ W.T
     dW = grad_out.T @ x

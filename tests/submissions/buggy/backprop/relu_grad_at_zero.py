@@ -5,6 +5,7 @@ Every other function is correct; relu_backward contains the bug.
 
 import torch
 
+
 def affine_backward(grad_out, x, W):
     dx = grad_out @ W.T
     dW = x.T @ grad_out

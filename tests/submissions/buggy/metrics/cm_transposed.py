@@ -5,6 +5,7 @@ Every other function is correct; confusion_matrix contains the bug.
 
 import torch
 
+
 def confusion_matrix(y_true, y_pred, num_classes):
     cm = torch.zeros(num_classes, num_classes, dtype=torch.int64, device=y_true.device)
     for t, p in zip(y_true, y_pred):
@@ -20,9 +21,10 @@ def precision_recall_f1(y_true, y_pred, num_classes, average="macro", pos_label=
     pred_count = cm.sum(dim=0)
     true_count = cm.sum(dim=1)
     if average == "binary":
-        tp, pred_count, true_count = tp[pos_label:pos_label + 1], pred_count[pos_label:pos_label + 1], true_count[pos_label:pos_label + 1]
+        k = pos_label
+        tp, pred_count, true_count = tp[k:k + 1], pred_count[k:k + 1], true_count[k:k + 1]
     if average == "micro":
-        tp, pred_count, true_count = tp.sum(0, keepdim=True), pred_count.sum(0, keepdim=True), true_count.sum(0, keepdim=True)
+        tp, pred_count, true_count = tp.sum(0, True), pred_count.sum(0, True), true_count.sum(0, True)
 
     def divide(a, b):
         return torch.where(b > 0, a / torch.clamp(b, min=1), torch.full_like(a, zero_division))

@@ -5,6 +5,7 @@ Every other function is correct; precision_recall_f1 contains the bug.
 
 import torch
 
+
 def confusion_matrix(y_true, y_pred, num_classes):
     cm = torch.zeros(num_classes, num_classes, dtype=torch.int64, device=y_true.device)
     for t, p in zip(y_true, y_pred):
