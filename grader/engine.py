@@ -284,7 +284,9 @@ def _grade_function(assignment: Assignment, function: Function, module: SourceMo
             diag = None
             if mism:
                 if variants is None:
-                    variants = inst.variants if inst.variants is not None else variant_outputs(function, inst.call)
+                    if inst.variants is None:
+                        inst.variants = variant_outputs(function, inst.call)
+                    variants = inst.variants
                 diag = diagnose(function, inst.inputs, inst.expected, got, mism, tol, variants)
             worst = mism[0] if mism else Mismatch("", "values", "")
             dev_runs.append(DeviceRun(dev, "failed", "\n".join(msg_lines), seconds=rmeta.get("seconds"),

@@ -224,6 +224,7 @@ class Catalog:
     assignments: tuple[Assignment, ...]
     references: dict[str, ModuleType]
     hidden_salt: str = ""
+    _instances: dict = field(default_factory=dict, compare=False, repr=False)
 
     def get(self, id: str) -> Assignment:
         for a in self.assignments:
@@ -242,11 +243,19 @@ class Catalog:
     kind = "project"
 
     def instances(self, assignment: Assignment, function, *, include_hidden: bool = True) -> list:
-        """The graded instances of ``function`` (see :class:`grader.cases.Instance`)."""
+        """The graded instances of ``function`` (see :class:`grader.cases.Instance`).
+
+        Built once per catalog and reused: every submission gets the same inputs.
+        """
         from .cases import build_instances
 
-        return build_instances(assignment, function, self.references[assignment.id], hidden_salt=self.hidden_salt,
-                               include_hidden=include_hidden)
+        key = (assignment.id, function.name, include_hidden)
+        insts = self._instances.get(key)
+        if insts is None:
+            insts = build_instances(assignment, function, self.references[assignment.id],
+                                    hidden_salt=self.hidden_salt, include_hidden=include_hidden)
+            self._instances[key] = insts
+        return insts
 
     def arg_names(self, assignment: Assignment, function) -> list[str]:
         from .cases import arg_names
