@@ -107,7 +107,11 @@ class Guard:
                     for attr, v in list(vars(obj).items()):
                         if attr.startswith("__"):
                             continue
-                        self._register(f"{name}.{attr}", v)
+                        # Only what the module itself defines (or torch's C builtins it
+                        # re-exports): not typing.overload, math.sqrt, ... it imported.
+                        mod = getattr(v, "__module__", None) or ""
+                        if mod == name or mod.startswith(name + ".") or mod.startswith("torch._C"):
+                            self._register(f"{name}.{attr}", v)
                 continue
             self._register(name, obj)
         self._ops = frozenset(self.banned_ops)

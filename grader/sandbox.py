@@ -128,10 +128,16 @@ def python_read_roots() -> tuple[str, ...]:
 
 
 def library_dirs() -> tuple[str, ...]:
-    """Package directories whose internal calls do not count as the student's (torch, numpy, sklearn...)."""
+    """Directories whose internal calls do not count as the student's: every site-packages
+    (torch, numpy, sympy, sklearn...), but not the standard library."""
     import importlib.util
+    import site
 
     out = []
+    try:
+        out.extend(site.getsitepackages())
+    except Exception:  # pragma: no cover
+        pass
     for name in ("torch", "numpy", "sklearn", "torchmetrics", "scipy"):
         try:
             spec = importlib.util.find_spec(name)
