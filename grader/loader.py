@@ -158,7 +158,7 @@ def _names(source: str, filename: str) -> tuple[frozenset[str], str | None]:
             names.add(node.target.id)
         elif isinstance(node, (ast.Import, ast.ImportFrom)):
             for a in node.names:
-                names.add((a.asname or a.name).split(".")[0])
+                names.add((a.asname or a.name).split(".")[0])  # "*" marks a star import: names unknown
         elif isinstance(node, (ast.If, ast.Try, ast.With)):
             for sub in ast.walk(node):
                 if isinstance(sub, (ast.FunctionDef, ast.AsyncFunctionDef)):

@@ -47,7 +47,8 @@ def relu_backward(grad_out: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         Tensor shaped like ``grad_out``, same dtype and device.  The
         subgradient at x == 0 is 0 (torch's convention).
     """
-    return torch.where(x > 0, grad_out, torch.zeros((), dtype=grad_out.dtype, device=grad_out.device))  # (...)
+    zero = torch.zeros((), dtype=grad_out.dtype, device=grad_out.device)  # ()
+    return torch.where(x > 0, grad_out, zero)  # (...)
 
 
 def mlp_loss_and_grads(x, y, W1, b1, W2, b2):

@@ -32,7 +32,8 @@ def _oracle(z, t):
 
 @pytest.mark.parametrize("seed", range(8))
 @pytest.mark.parametrize("n,c", [(1, 2), (1, 7), (4, 5), (16, 10), (3, 1000), (9, 3)])
-@pytest.mark.parametrize("scale,shift", [(1.0, 0.0), (5.0, 0.0), (1e4, 0.0), (1.0, 1e4), (1.0, -1e4), (1e3, -5e3)])
+@pytest.mark.parametrize("scale,shift",
+                         [(1.0, 0.0), (5.0, 0.0), (1e4, 0.0), (1.0, 1e4), (1.0, -1e4), (1e3, -5e3)])
 def test_matches_torch(seed, n, c, scale, shift):
     z, t = _inputs(seed, n, c, scale, shift)
     loss, grad = _oracle(z, t)
@@ -93,6 +94,7 @@ def test_spec_cases_and_mistakes():
 
 def test_required_mistakes_present():
     ids = {m.id for f in ASSIGNMENT.functions for m in f.mistakes}
-    assert {"ce_no_logsumexp_shift", "ce_sum_not_mean", "ce_grad_not_divided_by_n", "ce_grad_wrong_sign"} <= ids
+    assert {"ce_no_logsumexp_shift", "ce_sum_not_mean", "ce_grad_not_divided_by_n",
+            "ce_grad_wrong_sign"} <= ids
     for f in ASSIGNMENT.functions:
         assert 4 <= len(f.cases) and any(c.hidden for c in f.cases)

@@ -61,7 +61,7 @@ def _same(a: torch.Tensor, b: float) -> bool:
 KINDS = ["noisy", "uniform", "never_predicted", "absent_true", "perfect", "constant"]
 
 
-@pytest.mark.parametrize("seed", range(10))
+@pytest.mark.parametrize("seed", range(5))
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("c,n", [(2, 1), (3, 1), (3, 5), (4, 30), (7, 20)])
 def test_confusion_matrix_matches_sklearn(seed, kind, c, n):
@@ -72,7 +72,7 @@ def test_confusion_matrix_matches_sklearn(seed, kind, c, n):
     assert got.tolist() == expected.tolist()
 
 
-@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("seed", range(2))
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("c,n", [(3, 1), (3, 6), (4, 30), (6, 15)])
 @pytest.mark.parametrize("average", ["micro", "macro", "weighted"])
@@ -85,7 +85,7 @@ def test_multiclass_averages_match_sklearn(seed, kind, c, n, average, zd):
     assert all(_same(a, b) for a, b in zip(got, expected)), (got, expected)
 
 
-@pytest.mark.parametrize("seed", range(5))
+@pytest.mark.parametrize("seed", range(2))
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("n", [1, 2, 7, 25])
 @pytest.mark.parametrize("pos_label", [0, 1])

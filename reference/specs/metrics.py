@@ -153,7 +153,7 @@ def _prf(y_true, y_pred, num_classes, average="macro", pos_label=1, zero_divisio
     else:
         w = [1.0] * len(p)
     ignore = not (plain_mean or nan_for_zero_division)
-    return _f(_avg(p, w, ignore_nan=ignore)), _f(_avg(r, w, ignore_nan=ignore)), _f(_avg(f, w, ignore_nan=ignore))
+    return tuple(_f(_avg(v, w, ignore_nan=ignore)) for v in (p, r, f))
 
 
 def _prf_zero_division_nan(y_true, y_pred, num_classes, average="macro", pos_label=1, zero_division=0.0):
@@ -235,7 +235,8 @@ ASSIGNMENT = Assignment(
                                                    average="macro", zero_division=1.0),
                      dtypes=_F64, description="tp = 0 classes, a never-predicted class, a class absent "
                                               "everywhere; zero_division=1.0"),
-                Case("zero_division_nan", _prf_case("absent_both", 5, 20, average="macro", zero_division=_NAN),
+                Case("zero_division_nan",
+                     _prf_case("absent_both", 5, 20, average="macro", zero_division=_NAN),
                      dtypes=_F64, description="classes absent from y_true and y_pred, zero_division=NaN"),
                 Case("batch1", _prf_case("random", 3, 1, average="macro"), dtypes=_F64,
                      description="a single sample"),
@@ -287,7 +288,8 @@ ASSIGNMENT = Assignment(
                 Mistake(
                     "prf_pos_label_ignored",
                     'With average="binary" you always score class 1. Score the class pos_label: '
-                    "tp = C[pos_label, pos_label], fp = column pos_label minus tp, fn = row pos_label minus tp.",
+                    "tp = C[pos_label, pos_label], fp = column pos_label minus tp, "
+                    "fn = row pos_label minus tp.",
                     _prf_pos_label_ignored,
                     "binary always scores class 1",
                 ),

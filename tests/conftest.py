@@ -1,0 +1,42 @@
+"""Shared fixtures: the repository root and the process-wide grading worker."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "tests" / "fixtures"
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    """The repository root (holds ``grader/``, ``reference/``, ``assignments/``)."""
+    return ROOT
+
+
+@pytest.fixture(scope="session")
+def fixtures_dir() -> Path:
+    """``tests/fixtures`` (small notebooks and sources for the harness's own tests)."""
+    return FIXTURES
+
+
+@pytest.fixture(scope="session")
+def worker():
+    """The process-wide grading worker (:func:`grader.api.get_worker`), shared by every test.
+
+    Closed by :func:`grader.api.close_worker` at exit (registered by ``get_worker``).
+    """
+    from grader.api import get_worker
+
+    return get_worker(reference_dir=ROOT / "reference")
+
+
+@pytest.fixture(scope="session")
+def catalog(worker):
+    """The project's catalog (references + specs), loaded once (after the worker has started,
+    so the worker can be forked before any reference code is imported)."""
+    from grader.loader import load_catalog
+
+    return load_catalog(ROOT / "reference")

@@ -1,0 +1,5 @@
+from _base_activations import *  # noqa: F401,F403
+
+
+def softmax(x, dim=-1):
+    raise KeyboardInterrupt

@@ -1,0 +1,32 @@
+"""Student-style attention with one deliberate mistake: attn_missing_scale.
+
+The scores are never divided by sqrt(d); multi_head_attention reuses the
+SDPA, so its heads are unscaled too.
+"""
+
+import torch
+
+
+def scaled_dot_product_attention(q, k, v, mask=None):
+    scores = q @ k.transpose(-2, -1)
+    if mask is not None:
+        scores = scores.masked_fill(~mask, float("-inf"))
+    weights = torch.softmax(scores, dim=-1)
+    return weights @ v, weights
+
+
+def multi_head_attention(query, key, value, num_heads, in_proj_weight, in_proj_bias,
+                         out_proj_weight, out_proj_bias, mask=None):
+    N, Lq, E = query.shape
+    Lk = key.shape[1]
+    hd = E // num_heads
+    W_q, W_k, W_v = in_proj_weight.chunk(3, dim=0)
+    b_q, b_k, b_v = in_proj_bias.chunk(3, dim=0)
+    q = (query @ W_q.T + b_q).view(N, Lq, num_heads, hd).transpose(1, 2)
+    k = (key @ W_k.T + b_k).view(N, Lk, num_heads, hd).transpose(1, 2)
+    v = (value @ W_v.T + b_v).view(N, Lk, num_heads, hd).transpose(1, 2)
+    if mask is not None and mask.dim() == 3:
+        mask = mask.unsqueeze(1)  # same mask for every head
+    out, weights = scaled_dot_product_attention(q, k, v, mask)
+    out = out.transpose(1, 2).reshape(N, Lq, E)
+    return out @ out_proj_weight.T + out_proj_bias, weights.mean(dim=1)

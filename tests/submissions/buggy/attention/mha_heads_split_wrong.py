@@ -1,0 +1,34 @@
+"""Student-style attention with one deliberate mistake: mha_heads_split_wrong.
+
+The heads are split with a plain view (N, L, E) -> (N, h, L, hd), without the
+transpose, and merged back the same way.
+"""
+
+import math
+
+import torch
+
+
+def scaled_dot_product_attention(q, k, v, mask=None):
+    scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])
+    if mask is not None:
+        scores = scores.masked_fill(~mask, float("-inf"))
+    weights = torch.softmax(scores, dim=-1)
+    return weights @ v, weights
+
+
+def multi_head_attention(query, key, value, num_heads, in_proj_weight, in_proj_bias,
+                         out_proj_weight, out_proj_bias, mask=None):
+    N, Lq, E = query.shape
+    Lk = key.shape[1]
+    hd = E // num_heads
+    W_q, W_k, W_v = in_proj_weight.chunk(3, dim=0)
+    b_q, b_k, b_v = in_proj_bias.chunk(3, dim=0)
+    q = (query @ W_q.T + b_q).reshape(N, num_heads, Lq, hd)
+    k = (key @ W_k.T + b_k).reshape(N, num_heads, Lk, hd)
+    v = (value @ W_v.T + b_v).reshape(N, num_heads, Lk, hd)
+    if mask is not None and mask.dim() == 3:
+        mask = mask.unsqueeze(1)
+    out, weights = scaled_dot_product_attention(q, k, v, mask)  # (N, h, Lq, hd)
+    out = out.reshape(N, Lq, E)
+    return out @ out_proj_weight.T + out_proj_bias, weights.mean(dim=1)

@@ -1,0 +1,26 @@
+"""Student-style batchnorm with one deliberate mistake: bn_biased_running_var.
+
+The running variance is fed the same (biased) variance that normalizes.
+"""
+
+import torch
+
+
+def batchnorm_forward(x, gamma, beta, running_mean, running_var, training, momentum=0.1, eps=1e-5):
+    C = x.shape[1]
+    perm = [0] + list(range(2, x.dim())) + [1]
+    xt = x.permute(*perm)  # channels last
+    flat = xt.reshape(-1, C)
+    if training:
+        mean = flat.mean(dim=0)
+        var = ((flat - mean) ** 2).mean(dim=0)
+        new_mean = momentum * mean + (1 - momentum) * running_mean
+        new_var = momentum * var + (1 - momentum) * running_var
+    else:
+        mean, var = running_mean, running_var
+        new_mean, new_var = running_mean.clone(), running_var.clone()
+    y = (xt - mean) / torch.sqrt(var + eps) * gamma + beta
+    inv = [0] * x.dim()
+    for i, p in enumerate(perm):
+        inv[p] = i
+    return y.permute(*inv).contiguous(), new_mean, new_var

@@ -1,0 +1,222 @@
+"""The hostile corpus (tests/hostile/): student code that attacks the grader.
+
+Each hostile file is a correct `activations` submission except for one
+function (`softmax`), which attacks.  For each we assert the verdict on
+`softmax`, that the other four functions were still graded (and passed),
+that the grader and its worker are alive, that no process was left behind,
+and that nothing was written outside the child's temporary directory.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from grader.api import check
+from grader.engine import Options
+from grader.loader import load_catalog
+from grader.sandbox import Worker
+
+ROOT = Path(__file__).resolve().parent.parent
+HOSTILE = ROOT / "tests" / "hostile"
+CATALOG = load_catalog(ROOT / "reference")
+MARK = "/tmp/grade-hostile-mark"
+
+
+@pytest.fixture(scope="module")
+def worker():
+    w = Worker(start="spawn", secret_roots=(str(ROOT / "reference"),)).start()
+    yield w
+    w.close()
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for e in os.listdir("/proc"):
+        if not e.isdigit():
+            continue
+        try:
+            with open(f"/proc/{e}/stat", "rb") as f:
+                stat = f.read()
+            ppid = int(stat[stat.rindex(b")") + 2:].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        if ppid == pid:
+            out.append(int(e))
+    return out
+
+
+def _descendants(pid: int) -> list[int]:
+    todo, seen = [pid], []
+    while todo:
+        for c in _children(todo.pop()):
+            seen.append(c)
+            todo.append(c)
+    return seen
+
+
+def _cmdlines() -> list[str]:
+    out = []
+    for e in os.listdir("/proc"):
+        if e.isdigit():
+            try:
+                with open(f"/proc/{e}/cmdline", "rb") as f:
+                    out.append(f.read().replace(b"\0", b" ").decode(errors="replace"))
+            except OSError:
+                pass
+    return out
+
+
+def _grade(worker, name: str, **opts):
+    for suffix in (".shell", ".system", ".written"):
+        if os.path.exists(MARK + suffix):
+            os.unlink(MARK + suffix)
+    opts.setdefault("case_seconds", 1.0)
+    t = time.monotonic()
+    r = check(HOSTILE / name, assignments=("activations",), device="cpu", worker=worker, catalog=CATALOG,
+              options=Options(**opts))
+    elapsed = time.monotonic() - t
+    a = r.assignment("activations")
+    # The grader and its worker survived; the child and everything it started are gone.
+    assert worker.alive
+    deadline = time.monotonic() + 3
+    while _descendants(worker._pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _descendants(worker._pid) == [], "a process of the submission outlived its job"
+    # Nothing escaped to the file system.
+    for suffix in (".shell", ".system", ".written"):
+        assert not os.path.exists(MARK + suffix), f"the submission wrote {MARK + suffix}"
+    # The other functions were graded in full.
+    others = [c for c in a.cases if c.function != "softmax"]
+    assert others and all(c.status == "passed" for c in others), {c.key: c.status for c in others if not c.passed}
+    softmax = [c for c in a.cases if c.function == "softmax"]
+    return softmax, a, elapsed
+
+
+HOSTILE_VERDICTS = [
+    # file, status of softmax's first case, text in its message
+    ("infinite_loop.py", "timeout", "timed out after"),
+    ("memory_bomb.py", "error", "ran out of memory"),
+    ("sys_exit.py", "error", "sys.exit"),
+    ("os_exit.py", "error", "ended unexpectedly: exited with code 0"),
+    ("keyboard_interrupt.py", "error", "KeyboardInterrupt"),
+    ("segfault.py", "error", "SIGSEGV"),
+    ("spawn_shell.py", "error", "not allowed to start a subprocess"),
+    ("read_reference.py", "error", "not allowed to read"),
+    ("import_reference.py", "error", "not allowed"),
+    ("gc_scrape.py", "error", "not allowed to scan"),
+    ("raise_limits.py", "error", "not allowed to change resource limits"),
+    ("write_outside.py", "error", "not allowed to write"),
+    ("ctypes_escape.py", "error", "not allowed to load a native library"),
+    ("socket_open.py", "error", "not allowed to open a network socket"),
+    ("patch_compare.py", "failed", "20 of 20 elements differ"),
+    ("lying_subclass.py", "failed", "elements differ"),
+    ("fake_results.py", "failed", "elements differ"),
+    ("obfuscated_banned.py", "banned", "torch.softmax"),
+    ("runtime_banned.py", "banned", "at run time"),
+    ("aten_banned.py", "banned", "aten::_softmax"),
+    ("close_result_pipe.py", "error", "ended unexpectedly"),
+    ("corrupt_result_pipe.py", "error", "corrupted the grader's result channel"),
+]
+
+
+@pytest.mark.parametrize("name,status,text", HOSTILE_VERDICTS, ids=[v[0] for v in HOSTILE_VERDICTS])
+def test_hostile_function_gets_a_clear_verdict(worker, name, status, text):
+    softmax, _, _ = _grade(worker, name)
+    first = softmax[0]
+    assert first.status == status, first.message
+    assert text in first.message, first.message
+    assert all(c.score == 0 for c in softmax)
+
+
+def test_infinite_loop_costs_one_timeout_not_one_per_case(worker):
+    softmax, _, elapsed = _grade(worker, "infinite_loop.py")
+    assert [c.status for c in softmax] == ["timeout"] * len(softmax)
+    assert all("not run after an earlier timeout" in c.message for c in softmax[1:])
+    assert elapsed < 10, f"{len(softmax)} cases took {elapsed:.1f} s: the loop was retried"
+
+
+def test_memory_creep_is_stopped(worker):
+    softmax, _, _ = _grade(worker, "memory_creep.py", case_seconds=20.0)
+    assert softmax[0].status == "error"
+    assert "memory" in softmax[0].message
+    assert all("not run after an earlier" in c.message for c in softmax[1:])
+
+
+def test_print_flood_is_truncated_and_counted(worker):
+    softmax, a, _ = _grade(worker, "print_flood.py", case_seconds=10.0)
+    assert all(c.status == "passed" for c in softmax)  # printing is not wrong, only noisy
+    text = dict(a.output)["softmax"]
+    assert "[grade: your code printed" in text and "kept the first 1 MB" in text
+    assert len(text) < 10_000  # the report keeps an excerpt
+
+
+def test_kill_parent_is_refused_and_flagged(worker):
+    softmax, _, _ = _grade(worker, "kill_parent.py")
+    assert all(c.status == "passed" for c in softmax)
+    assert any("not allowed to call os.kill" in v for v in softmax[0].violations)
+    assert os.getpid() and worker.alive
+
+
+def test_fork_children_is_refused(worker):
+    softmax, _, _ = _grade(worker, "fork_children.py")
+    assert any("os.fork" in v for v in softmax[0].violations)
+    assert not [c for c in _cmdlines() if "sleep 60" in c]
+
+
+def test_lingering_thread_dies_with_its_process(worker):
+    softmax, _, _ = _grade(worker, "lingering_thread.py", case_seconds=2.0)
+    assert softmax[0].status == "passed"
+
+
+def test_exit_at_import_costs_only_that_module(worker):
+    r = check(HOSTILE / "exit_at_import", assignments=("activations", "cross_entropy"), device="cpu",
+              worker=worker, catalog=CATALOG, options=Options(case_seconds=1.0))
+    act, ce = r.assignment("activations"), r.assignment("cross_entropy")
+    assert {c.status for c in act.cases} == {"error"}
+    assert "while importing your module" in act.cases[0].message
+    assert "exited with code 3" in act.cases[0].message
+    assert ce.status == "passed"
+
+
+def test_syntax_error_is_reported_with_its_line(worker):
+    r = check(HOSTILE / "syntax_error", assignments=("activations", "cross_entropy"), device="cpu",
+              worker=worker, catalog=CATALOG)
+    act = r.assignment("activations")
+    assert act.status == "error" and "line 3" in act.message and "SyntaxError" in act.message
+    assert r.assignment("cross_entropy").status == "passed"
+
+
+def test_missing_module_is_reported(worker, tmp_path):
+    (tmp_path / "cross_entropy.py").write_text((ROOT / "tests/submissions/correct/cross_entropy/lse_onehot.py").read_text())
+    r = check(tmp_path, assignments=("activations", "cross_entropy"), device="cpu", worker=worker, catalog=CATALOG)
+    assert r.assignment("activations").status == "missing"
+    assert "activations.py" in r.assignment("activations").message
+    assert r.assignment("cross_entropy").status == "passed"
+
+
+def test_worker_survives_sigkill_of_a_child_and_of_itself(tmp_path):
+    w = Worker(start="spawn").start()
+    try:
+        pid = w._pid
+        os.kill(pid, signal.SIGKILL)
+        time.sleep(0.2)
+        assert not w.alive
+        # The next job restarts the worker instead of hanging or crashing.
+        r = check(HOSTILE / "kill_parent.py", assignments=("activations",), device="cpu", worker=w,
+                  catalog=CATALOG)
+        assert r.assignment("activations").status == "passed"
+        assert w.alive and w._pid != pid
+    finally:
+        w.close()
+
+
+def test_protection_is_real_without_confinement_the_attack_works(worker):
+    """Guards the guard: with confinement off, the same file reads the reference (so the test above
+    fails if the protection is removed)."""
+    softmax, _, _ = _grade(worker, "read_reference.py", confine=False)
+    assert softmax[0].status == "passed"
