@@ -177,8 +177,11 @@ def _grade_function(assignment: Assignment, function: Function, module: SourceMo
         "banned": list(assignment.banned), "banned_ops": list(assignment.banned_ops),
         "limits": {"memory_mb": limits.memory_mb, "open_files": limits.open_files,
                    "cpu_seconds": sum(run_limits) + import_limit + 5},
-        "sandbox": {"submission_dir": sub_dir, "read_roots": [sub_dir], "deny_roots": deny,
-                    "confine": options.confine},
+        # A folder submission may import its own helper modules; a single file may read only itself
+        # (its folder may hold other students' files, e.g. in a batch).
+        "sandbox": {"submission_dir": sub_dir if submission.kind == "folder" else None,
+                    "read_roots": [sub_dir] if submission.kind == "folder" else [module.filename],
+                    "deny_roots": deny, "confine": options.confine},
     }
     value = {inst.key: inst.inputs for inst in insts if inst.error is None}
     outcome = worker.run_job(meta, value, import_limit=import_limit, run_limits=run_limits,

@@ -40,3 +40,19 @@ def catalog(worker):
     from grader.loader import load_catalog
 
     return load_catalog(ROOT / "reference")
+
+
+@pytest.fixture(scope="session")
+def grade(worker, catalog):
+    """``grade(path, assignment) -> GradeResult`` on CPU with the shared worker, memoized per session."""
+    from grader.api import check
+
+    cache: dict = {}
+
+    def _grade(path, assignment: str):
+        key = (str(path), assignment)
+        if key not in cache:
+            cache[key] = check(path, assignments=(assignment,), device="cpu", worker=worker, catalog=catalog)
+        return cache[key]
+
+    return _grade

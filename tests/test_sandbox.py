@@ -25,6 +25,8 @@ ROOT = Path(__file__).resolve().parent.parent
 HOSTILE = ROOT / "tests" / "hostile"
 CATALOG = load_catalog(ROOT / "reference")
 MARK = "/tmp/grade-hostile-mark"
+# The hostile files look for the reference here (the worker below is spawned after this is set).
+os.environ["GRADE_TEST_REFERENCE"] = str(ROOT / "reference" / "activations.py")
 
 
 @pytest.fixture(scope="module")
@@ -71,14 +73,24 @@ def _cmdlines() -> list[str]:
     return out
 
 
+def _as_folder(name: str, tmp: Path) -> Path:
+    """A folder submission: the hostile file as activations.py, beside the shared correct base."""
+    (tmp / "activations.py").write_text((HOSTILE / name).read_text())
+    (tmp / "_base_activations.py").write_text((HOSTILE / "_base_activations.py").read_text())
+    return tmp
+
+
 def _grade(worker, name: str, **opts):
+    import tempfile
+
     for suffix in (".shell", ".system", ".written"):
         if os.path.exists(MARK + suffix):
             os.unlink(MARK + suffix)
     opts.setdefault("case_seconds", 1.0)
     t = time.monotonic()
-    r = check(HOSTILE / name, assignments=("activations",), device="cpu", worker=worker, catalog=CATALOG,
-              options=Options(**opts))
+    with tempfile.TemporaryDirectory() as tmp:
+        r = check(_as_folder(name, Path(tmp)), assignments=("activations",), device="cpu", worker=worker,
+                  catalog=CATALOG, options=Options(**opts))
     elapsed = time.monotonic() - t
     a = r.assignment("activations")
     # The grader and its worker survived; the child and everything it started are gone.
@@ -207,12 +219,44 @@ def test_worker_survives_sigkill_of_a_child_and_of_itself(tmp_path):
         time.sleep(0.2)
         assert not w.alive
         # The next job restarts the worker instead of hanging or crashing.
-        r = check(HOSTILE / "kill_parent.py", assignments=("activations",), device="cpu", worker=w,
+        r = check(_as_folder("kill_parent.py", tmp_path), assignments=("activations",), device="cpu", worker=w,
                   catalog=CATALOG)
         assert r.assignment("activations").status == "passed"
         assert w.alive and w._pid != pid
     finally:
         w.close()
+
+
+def test_single_file_submission_cannot_read_its_neighbours(worker, tmp_path):
+    """In a batch, a single .py sits beside other students' files: it may read only itself."""
+    (tmp_path / "other_student.py").write_text("SECRET = 42\n")
+    (tmp_path / "me.py").write_text(
+        "import torch\n"
+        "def sigmoid(x):\n"
+        "    open(__file__).read()  # its own file: fine\n"
+        "    open(__file__.replace('me.py', 'other_student.py')).read()\n"
+        "    return 1 / (1 + torch.exp(-x))\n")
+    r = check(tmp_path / "me.py", assignments=("activations",), device="cpu", worker=worker, catalog=CATALOG)
+    sig = [c for c in r.cases() if c.function == "sigmoid"]
+    assert sig[0].status == "error" and "other_student.py" in sig[0].message
+
+
+def test_submission_time_budget_skips_the_rest(worker):
+    r = check(ROOT / "reference", assignments=("activations",), device="cpu", worker=worker, catalog=CATALOG,
+              options=Options(submission_seconds=0.0))
+    assert {c.status for c in r.cases()} == {"skipped"}
+    assert "total time limit" in r.assignment("activations").cases[0].message
+
+
+def test_too_many_open_files_is_an_error(worker, tmp_path):
+    (tmp_path / "activations.py").write_text(
+        "import torch\n"
+        "def sigmoid(x):\n"
+        "    hold = [open(__file__) for _ in range(10_000)]\n"
+        "    return 1 / (1 + torch.exp(-x))\n")
+    r = check(tmp_path, assignments=("activations",), device="cpu", worker=worker, catalog=CATALOG)
+    sig = [c for c in r.cases() if c.function == "sigmoid"]
+    assert sig[0].status == "error" and "Too many open files" in sig[0].message
 
 
 def test_protection_is_real_without_confinement_the_attack_works(worker):
