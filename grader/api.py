@@ -13,6 +13,7 @@ Example::
 from __future__ import annotations
 
 import atexit
+import dataclasses
 import datetime as _dt
 import os
 import re
@@ -96,6 +97,11 @@ def check(path: str | os.PathLike = "assignments", *, assignments: tuple[str, ..
     opts = options or Options()
     opts = Options(**{**opts.__dict__, "devices": devices})
     result = grade_submission(submission, catalog, assignments=tuple(assignments), worker=worker, options=opts)
+    from .kit import stale_kit_problems
+
+    stale = stale_kit_problems(submission, catalog, assignments=tuple(assignments))
+    if stale:
+        result = dataclasses.replace(result, problems=(*result.problems, *stale))
     if json_path:
         from .report import write_json
 

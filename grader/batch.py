@@ -58,7 +58,6 @@ import re
 import shutil
 import signal
 import stat
-import sys
 import threading
 import time
 import traceback
@@ -72,8 +71,8 @@ from typing import Any, Callable, Iterable
 __all__ = [
     "Limits", "Entry", "Discovery", "Task", "Outcome", "Row", "BatchOptions", "BatchSummary", "EntryError",
     "BatchError", "discover", "read_entry", "entry_content_hash", "read_zip", "safe_relpath", "grade_task",
-    "run_batch", "batch_fingerprint", "spec_ids", "error_result_doc", "gradebook_rows", "write_gradebook",
-    "read_gradebook", "GRADEBOOK", "CLASS_REPORT", "CACHE_DIR", "WORK_DIR",
+    "run_batch", "default_jobs", "batch_fingerprint", "spec_ids", "error_result_doc", "gradebook_rows",
+    "write_gradebook", "read_gradebook", "close_states", "GRADEBOOK", "CLASS_REPORT", "CACHE_DIR", "WORK_DIR",
 ]
 
 GRADEBOOK = "gradebook.csv"
@@ -964,8 +963,13 @@ def _normalize(files: dict[str, bytes], ids: tuple[str, ...], *, name: str, limi
     return out
 
 
-def _layout(files: dict[str, bytes], ids: tuple[str, ...], *, name: str) -> str | None:
+def _layout(files: dict[str, bytes], ids: tuple[str, ...], *, name: str,
+            selected: tuple[str, ...] = ()) -> str | None:
     """None for a folder of ``<assignment>`` modules, else the one code file to grade.
+
+    Args:
+        ids: every assignment id (a top-level ``<id>.py``/``<id>.ipynb`` makes a folder submission).
+        selected: the ids being graded (named in messages).
 
     Raises:
         EntryError: no code, or several code files none of which is named after an assignment.
@@ -976,7 +980,7 @@ def _layout(files: dict[str, bytes], ids: tuple[str, ...], *, name: str) -> str 
     code = sorted(k for k in roots if PurePosixPath(k).suffix in _CODE_SUFFIXES and k != "__init__.py")
     if len(code) == 1:
         return code[0]
-    expected = ", ".join(f"{a}.py" for a in ids)
+    expected = ", ".join(f"{a}.py" for a in (selected or ids))
     if code:
         listed = ", ".join(code[:6]) + (" ..." if len(code) > 6 else "")
         raise EntryError(f"{name}: {len(code)} code files ({listed}) and none is named after an assignment. "
@@ -1092,10 +1096,11 @@ def grade_task(task: Task) -> Outcome:
         devices = st.devices[task.device]
         try:
             files = _normalize(dict(task.files), catalog.ids, name=task.name, limits=task.limits)
-            single = _layout(files, catalog.ids, name=task.name)
+            single = _layout(files, catalog.ids, name=task.name, selected=task.assignments)
             root = Path(task.work_root) if task.work_root else Path(_tempdir())
             root.mkdir(parents=True, exist_ok=True)
-            work = (root / task.id).resolve()
+            # One folder per process: the orphaned worker of a killed run never races with a rerun.
+            work = (root / f"{task.id}.{os.getpid()}").resolve()
             shutil.rmtree(work, ignore_errors=True)
             work.mkdir(parents=True)
             _safe_write(work, files)
@@ -1105,9 +1110,10 @@ def grade_task(task: Task) -> Outcome:
                 mod = submission.modules["*"]
                 graded = {f.name for a in catalog.assignments for f in a.functions}
                 if not mod.syntax_error and not (graded & set(mod.names)):
-                    some = ", ".join(sorted(graded)[:8])
-                    raise EntryError(f"{task.name}: {single} defines none of the graded functions ({some}, ...). "
-                                     "Is it a file for another assignment? Submit the file that implements them.")
+                    wanted = [f.name for a in catalog.assignments if a.id in task.assignments for f in a.functions]
+                    some = ", ".join(wanted[:8]) + (", ..." if len(wanted) > 8 else "")
+                    raise EntryError(f"{single} defines none of the graded functions ({some}). Is it a file for "
+                                     "another course or assignment? Submit the file that implements them.")
         except (EntryError, SubmissionError) as e:
             msg = str(e)
             if not msg.startswith(task.name.rstrip("/")):
@@ -1436,7 +1442,8 @@ def _clean_temp_files(folder: Path) -> None:
 # the run
 
 
-def _cpu_count() -> int:
+def default_jobs() -> int:
+    """The CPU cores this process may use (the default of ``-j``)."""
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # pragma: no cover
@@ -1460,7 +1467,8 @@ def run_batch(submissions: str | os.PathLike, *, out_dir: str | os.PathLike, opt
         out_dir: output folder (created).
         options: see :class:`BatchOptions`.
         progress: called as ``progress(done, total, id)`` after each entry (cached ones included).
-        on_start: called once with (discovery, cached count, to-grade count) before grading starts.
+        on_start: called once with (discovery, entries taken from the cache, entries to grade) before
+            grading starts (entries that cannot be read are neither).
 
     Returns:
         A :class:`BatchSummary`.
@@ -1566,7 +1574,7 @@ def run_batch(submissions: str | os.PathLike, *, out_dir: str | os.PathLike, opt
                           limits=options.limits))
 
     if on_start:
-        on_start(disc, cached + (len(disc.entries) - cached - len(tasks)), len(tasks))
+        on_start(disc, cached, len(tasks))
     done_count = total - len(tasks)
     if progress:
         progress(done_count, total, "")
@@ -1591,7 +1599,7 @@ def run_batch(submissions: str | os.PathLike, *, out_dir: str | os.PathLike, opt
         if options.scheduler:
             _run_dask(options.scheduler, tasks, on_outcome, task_timeout=task_timeout)
         else:
-            jobs = options.jobs or _cpu_count()
+            jobs = options.jobs or default_jobs()
             _LocalPool(max(1, jobs), reference_dir=str(ref), task_timeout=task_timeout).run(tasks, on_outcome)
         shutil.rmtree(work / "entries", ignore_errors=True)
 

@@ -196,15 +196,24 @@ def _main(req_fd: int, res_fd: int) -> None:
         _send(res_fd, {"event": "import_error", "kind": kind, "error": _exc_info(e, filename),
                        "violations": list(confine.violations)})
         return
-    fn = module.__dict__.get(meta["function"])
-    if not callable(fn):
-        _send(res_fd, {"event": "import_error", "kind": "missing",
-                       "error": {"type": "missing", "message": f"no function named {meta['function']!r}",
-                                 "traceback": ""}})
-        return
     _send(res_fd, {"event": "imported", "seconds": time.perf_counter() - t0})
 
+    dead: set[str] = set()  # functions that ran out of memory: not run again
+    import threading
+
+    threads0 = threading.active_count()
     for i, run in enumerate(meta["runs"]):
+        if i and run["function"] != meta["runs"][i - 1]["function"] and threading.active_count() > threads0:
+            # The previous function left a thread running: hand the rest to a fresh process.
+            _send(res_fd, {"event": "yield", "next": i})
+            return
+        if run["function"] in dead:
+            _send(res_fd, {"event": "result", "i": i, "status": "not_run"})
+            continue
+        fn = module.__dict__.get(run["function"])
+        if not callable(fn):
+            _send(res_fd, {"event": "result", "i": i, "status": "missing"})
+            continue
         args_kwargs = inputs[run["key"]]
         device = run["device"]
         try:
@@ -240,5 +249,5 @@ def _main(req_fd: int, res_fd: int) -> None:
             result_meta["error"] = error
         _send(res_fd, result_meta, {"out": out, "inputs": {"args": args, "kwargs": kwargs}})
         if status == "oom":
-            break
+            dead.add(run["function"])
     _send(res_fd, {"event": "done"})

@@ -152,7 +152,8 @@ def pytest_collection_modifyitems(session, config, items) -> None:
             for device, status, message in _device_runs(c):
                 by_function.setdefault(c.function, []).append((c, device, status, message))
         for fname, cases in by_function.items():
-            col = GradeFunction.from_parent(session, name=f"{a.id}.{fname}", cases=cases)
+            # an explicit node id: "<assignment>.<function>::<case>[<dtype>-<device>]", not tied to a file
+            col = GradeFunction.from_parent(session, name=f"{a.id}.{fname}", nodeid=f"{a.id}.{fname}", cases=cases)
             items.extend(col.collect())
 
 

@@ -290,7 +290,7 @@ def _place(tmp: Path, out: Path, files: list[str]) -> None:
 
 def build_kit(out: str | os.PathLike, *, reference_dir: str | os.PathLike | None = None,
               assignments: tuple[str, ...] = (), stubs_dir: str | os.PathLike | None = None,
-              owners: tuple[str, ...] = (), force: bool = False) -> Release:
+              owners: tuple[str, ...] = (), force: bool = False, catalog=None) -> Release:
     """Build the student kit in ``out``.
 
     Args:
@@ -303,6 +303,7 @@ def build_kit(out: str | os.PathLike, *, reference_dir: str | os.PathLike | None
             ``.github/CODEOWNERS`` as owners of the grading files.
         force: write into a non-empty folder that is not a kit (its files
             with the kit's names are replaced).
+        catalog: a loaded project catalog (default: loaded from ``reference_dir``).
 
     Returns:
         A :class:`Release`.
@@ -316,11 +317,14 @@ def build_kit(out: str | os.PathLike, *, reference_dir: str | os.PathLike | None
     from .wire import encode
 
     out = Path(out)
-    ref = Path(reference_dir) if reference_dir else default_reference_dir()
-    if not (ref / "specs").is_dir():
-        raise ReleaseError(f"grade release needs the project's references: {ref / 'specs'} does not exist. "
-                           "Run it in the project (not in a kit) or pass --reference DIR.")
-    catalog = load_catalog(ref)
+    if catalog is None:
+        ref = Path(reference_dir) if reference_dir else default_reference_dir()
+        if not (ref / "specs").is_dir():
+            raise ReleaseError(f"grade release needs the project's references: {ref / 'specs'} does not exist. "
+                               "Run it in the project (not in a kit) or pass --reference DIR.")
+        catalog = load_catalog(ref)
+    if getattr(catalog, "kind", "project") != "project":
+        raise ReleaseError("grade release builds a kit from the project's references, not from another kit.")
     selected = [catalog.get(a) for a in assignments] if assignments else list(catalog.assignments)
     stubs = Path(stubs_dir) if stubs_dir else Path(catalog.reference_dir).parent / "assignments"
     project = project_root()

@@ -47,6 +47,9 @@ class JobOutcome:
 
     Attributes:
         imported: the module's top-level code ran to completion.
+        yielded_at: the child stopped cleanly before this run index because its
+            process was no longer clean (a thread left running); the grader
+            continues in a fresh child.
         import_error: the child's ``import_error`` event meta, if any.
         results: run index -> (meta, decoded value) for each run that reported.
         stopped: why the grader stopped the child early: ``"timeout"``,
@@ -64,6 +67,7 @@ class JobOutcome:
     import_error: dict | None = None
     results: dict[int, tuple[dict, Any]] = field(default_factory=dict)
     done: bool = False
+    yielded_at: int | None = None
     stopped: str | None = None
     stopped_at: int | None = None
     limit_s: float | None = None
@@ -481,6 +485,9 @@ class Worker:
                                 outcome.results[i] = (fmeta, fval)
                                 current = i + 1
                             elif ev == "done":
+                                outcome.done = True
+                            elif ev == "yield":
+                                outcome.yielded_at = int(fmeta.get("next", -1))
                                 outcome.done = True
                             else:
                                 continue

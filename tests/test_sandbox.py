@@ -162,7 +162,7 @@ def test_memory_creep_is_stopped(worker):
 def test_print_flood_is_truncated_and_counted(worker):
     softmax, a, _ = _grade(worker, "print_flood.py", case_seconds=10.0)
     assert all(c.status == "passed" for c in softmax)  # printing is not wrong, only noisy
-    text = dict(a.output)["softmax"]
+    text = "\n".join(t for f, t in a.output if "softmax" in f)
     assert "[grade: your code printed" in text and "kept the first 1 MB" in text
     assert len(text) < 10_000  # the report keeps an excerpt
 

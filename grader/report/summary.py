@@ -67,19 +67,19 @@ def render_summary(result: GradeResult, *, min_score: float | None = None, notic
     else:
         ok = result.passed
     name = os.path.basename(str(result.submission).rstrip("/")) or str(result.submission)
-    lines = [f"## grade: {_pts(result.score)} / {_pts(result.max_score)} points ({pct:.1f}%) "
-             f"{'✅' if ok else '❌'}", ""]
+    head = f"## grade: {_pts(result.score)} / {_pts(result.max_score)} points ({pct:.1f}%) {'✅' if ok else '❌'}"
+    lines = [head, ""]
     lines.append(f"Submission `{_cell(name)}` · devices: {', '.join(result.devices)} · "
                  f"grade {result.versions.get('grade', '')} · {result.seconds:.1f} s")
     lines.append("")
     if notice:
-        lines += [f"> [!IMPORTANT]", f"> {_cell(notice, 1000)}", ""]
+        lines += ["> [!IMPORTANT]", f"> {_cell(notice, 1000)}", ""]
     for p in result.problems:
-        lines += [f"> [!WARNING]", f"> {_cell(p, 1000)}", ""]
+        lines += ["> [!WARNING]", f"> {_cell(p, 1000)}", ""]
     if min_score is not None:
         verdict = "reached" if ok else "**not reached**"
-        lines += [f"Minimum score {_pts(min_score)}: {verdict} ({_pts(result.score)} "
-                  f"{'≥' if ok else '<'} {_pts(min_score)}).", ""]
+        cmp = "≥" if ok else "<"
+        lines += [f"Minimum score {_pts(min_score)}: {verdict} ({_pts(result.score)} {cmp} {_pts(min_score)}).", ""]
     elif not result.passed:
         lines += ["Not every case passed.", ""]
 
@@ -108,9 +108,15 @@ def render_summary(result: GradeResult, *, min_score: float | None = None, notic
             lines.append("")
         if failing:
             lines += ["| case | status | what happened | likely mistake |", "|---|---|---|---|"]
+            hinted: set[str] = set()
             for a, c in failing[:MAX_FAILING]:
                 label = f"`{a.id}.{c.function}` {c.id} [{c.dtype}]" + (" (hidden)" if c.hidden else "")
-                diag = f"**{_cell(c.diagnosis.title, 100)}**: {_cell(c.diagnosis.hint, 300)}" if c.diagnosis else ""
+                diag = ""
+                if c.diagnosis:  # the hint in full once, then the title only
+                    diag = f"**{_cell(c.diagnosis.title, 100)}**"
+                    if c.diagnosis.id not in hinted:
+                        diag += f": {_cell(c.diagnosis.hint, 300)}"
+                        hinted.add(c.diagnosis.id)
                 lines.append(f"| {label} | {_status(c.status)} | {_cell(_first_line(c.message))} | {diag} |")
             if len(failing) > MAX_FAILING:
                 lines.append("")
