@@ -178,7 +178,8 @@ def _main(req_fd: int, res_fd: int) -> None:
                        cpu_seconds=limits.get("cpu_seconds"))
     if sb.get("confine", True):
         confine.install(tmpdir=tmp, read_roots=tuple(sb.get("read_roots", ())),
-                        deny_roots=tuple(sb.get("deny_roots", ())), allow_cuda=uses_cuda)
+                        deny_roots=tuple(sb.get("deny_roots", ())), allow_cuda=uses_cuda,
+                        use_landlock=sb.get("landlock", True))
 
     filename = meta["filename"]
     source = meta["source"]

@@ -119,6 +119,7 @@ HOSTILE_VERDICTS = [
     ("segfault.py", "error", "SIGSEGV"),
     ("spawn_shell.py", "error", "not allowed to start a subprocess"),
     ("read_reference.py", "error", "not allowed to read"),
+    ("native_read_reference.py", "error", "Permission denied"),
     ("import_reference.py", "error", "not allowed"),
     ("gc_scrape.py", "error", "not allowed to scan"),
     ("raise_limits.py", "error", "not allowed to change resource limits"),
