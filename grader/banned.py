@@ -230,7 +230,8 @@ class _Scanner(ast.NodeVisitor):
     def visit_Attribute(self, node: ast.Attribute) -> None:
         if self.check(node):
             return
-        if node.attr in self.method_bans and self.resolve(node.value) is None:
+        if (node.attr in self.method_bans and self.resolve(node.value) is None
+                and not (isinstance(node.value, ast.Name) and node.value.id in ("self", "cls"))):
             self._hit(self.method_bans[node.attr], node)
         self.generic_visit(node)
 

@@ -160,6 +160,11 @@ def _cmp(e, g, tol, path, check_dtype, check_device, out) -> None:
     out.append(Mismatch(path, "structure", f"{path}: cannot compare with expected {describe_value(e)}."))
 
 
+def _plain(x) -> str:
+    """A numpy scalar as a student writes it: ``3``, ``True`` (not ``np.int64(3)``)."""
+    return repr(x.item()) if hasattr(x, "item") else repr(x)
+
+
 def _excerpt(a: np.ndarray, index: tuple[int, ...], width: int = 6) -> str:
     """Values of ``a`` along the last axis around ``index`` (the whole array if small)."""
     if a.ndim == 0:
@@ -179,12 +184,12 @@ def _cmp_array(e: Array, g: Array, tol: Tolerance, path, check_dtype, check_devi
         hint = ""
         if len(g.shape) == len(e.shape) == 2 and g.shape == e.shape[::-1]:
             hint = " It looks transposed."
+        elif e.shape == () and g.shape == (1,):
+            hint = " Return a 0-d tensor (use .squeeze() or index [0])."
         elif len(g.shape) == len(e.shape) + 1 and g.shape[-1] == 1 and g.shape[:-1] == e.shape:
             hint = " Did you keep a dimension (keepdim=True) that should be reduced?"
         elif len(g.shape) + 1 == len(e.shape) and e.shape[-1] == 1:
             hint = " A dimension of size 1 is missing (keepdim=True?)."
-        elif len(g.shape) == 1 and g.shape == (1,) and e.shape == ():
-            hint = " Return a 0-d tensor (use .squeeze() or index [0])."
         out.append(Mismatch(path, "shape", f"{path}: expected shape {_shape(e.shape)}, got {_shape(g.shape)}.{hint}"))
         return
     if check_dtype and g.dtype != e.dtype:
@@ -207,7 +212,7 @@ def _cmp_array(e: Array, g: Array, tol: Tolerance, path, check_dtype, check_devi
             idx = tuple(int(i) for i in np.argwhere(diff)[0])
             out.append(Mismatch(path, "values",
                                 f"{path}: {k} of {n} elements differ ({100.0 * k / n:.3g}%); first at "
-                                f"{_idx(idx)}: expected {ed[idx]!r}, got {gd[idx]!r} (integers must match exactly).",
+                                f"{_idx(idx)}: expected {_plain(ed[idx])}, got {_plain(gd[idx])} (integers must match exactly).",
                                 expected_excerpt=_excerpt(ed, idx), got_excerpt=_excerpt(gd, idx),
                                 n_differ=k, n_total=n, max_abs_index=idx, max_rel_index=idx))
         return

@@ -46,6 +46,7 @@ import json
 import math
 import os
 import re
+import threading
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -326,6 +327,7 @@ class KitCatalog:
     _entries: dict = field(default_factory=dict, compare=False, repr=False)
     _data: dict = field(default_factory=dict, compare=False, repr=False)
     _instances: dict = field(default_factory=dict, compare=False, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, compare=False, repr=False)
 
     kind = "kit"
 
@@ -349,9 +351,14 @@ class KitCatalog:
         return (self.reference_dir,)
 
     def _load_data(self, aid: str) -> dict:
-        data = self._data.get(aid)
-        if data is not None:
+        with self._lock:  # the engine grades several functions at once, in threads
+            data = self._data.get(aid)
+            if data is None:
+                data = self._read_data(aid)
+                self._data[aid] = data
             return data
+
+    def _read_data(self, aid: str) -> dict:
         from .wire import WireError, decode_bytes
 
         entry = self._entries[aid]
@@ -370,7 +377,6 @@ class KitCatalog:
             raise SpecError(f"{path}: unreadable kit data ({e}). Restore it from the kit you were given.") from None
         if not isinstance(data, dict) or meta.get("assignment") != aid:
             raise SpecError(f"{path}: this is not the data of assignment {aid}.")
-        self._data[aid] = data
         return data
 
     def instances(self, assignment: Assignment, function, *, include_hidden: bool = True) -> list:
@@ -511,7 +517,8 @@ def stale_kit_problems(submission, catalog, *, assignments: tuple[str, ...] = ()
                     continue
                 try:
                     current = assignment_version(catalog, catalog.get(aid))
-                except SpecError:
+                except Exception as e:  # never let the version check break a grade
+                    out.append(f"could not compare {where} with the current kit ({type(e).__name__}: {e}).")
                     continue
                 if hdr.assignment_version != current:
                     out.append(f"graded against a stale kit: {where} (line {hdr.line}) was written against "

@@ -95,9 +95,44 @@ def read_source(path: Path) -> str:
 _MAGIC = re.compile(r"^(?:[%!]|[A-Za-z_][\w.]*\s*\?{1,2}\s*$|\?{1,2}[A-Za-z_]|[A-Za-z_]\w*\s*=\s*[%!])")
 
 
-def _strip_notebook_line(line: str) -> tuple[str, bool]:
+def _open_brackets(line: str, depth: int, quote: str | None) -> tuple[int, str | None]:
+    """Bracket depth and open triple-quote after ``line`` (a small scanner; strings and comments skipped)."""
+    i, n = 0, len(line)
+    while i < n:
+        c = line[i]
+        if quote:
+            if line.startswith(quote, i):
+                i += len(quote)
+                quote = None
+                continue
+            i += 2 if c == "\\" else 1
+            continue
+        if c == "#":
+            break
+        if c in "\"'":
+            q = line[i:i + 3] if line[i:i + 3] in ('"""', "'''") else c
+            end = line.find(q, i + len(q)) if len(q) == 1 else -1
+            if len(q) == 1:
+                while end != -1 and line[end - 1] == "\\":
+                    end = line.find(q, end + 1)
+                i = (end + 1) if end != -1 else n
+                continue
+            quote = q
+            i += 3
+            continue
+        if c in "([{":
+            depth += 1
+        elif c in ")]}":
+            depth = max(0, depth - 1)
+        i += 1
+    return depth, quote
+
+
+def _strip_notebook_line(line: str, *, continuation: bool = False) -> tuple[str, bool]:
+    """Replace an IPython-only line (magic, shell escape, help) by ``pass``; only at the
+    start of a logical line (``continuation`` says the line continues a previous one)."""
     s = line.lstrip()
-    if _MAGIC.match(s):
+    if not continuation and _MAGIC.match(s):
         indent = line[: len(line) - len(s)]
         return f"{indent}pass  # grade: skipped IPython line", True
     return line, False
@@ -130,20 +165,32 @@ def notebook_source(path: Path) -> tuple[str, tuple[str, ...]]:
             notes.append(f"cell {i + 1}: skipped cell magic {lines[0].strip()[:40]}")
             parts.extend("# grade: skipped cell magic" for _ in lines)
             continue
+        depth, quote, backslash = 0, None, False
         for line in lines:
-            new, skipped = _strip_notebook_line(line)
+            new, skipped = _strip_notebook_line(line, continuation=bool(depth or quote or backslash))
             if skipped:
                 notes.append(f"cell {i + 1}: skipped {line.strip()[:60]}")
+            else:
+                depth, quote = _open_brackets(line, depth, quote)
+            backslash = line.rstrip().endswith("\\") and not quote
             parts.append(new)
     return "\n".join(parts) + "\n", tuple(notes)
 
 
 def _names(source: str, filename: str) -> tuple[frozenset[str], str | None]:
     try:
-        tree = ast.parse(source, filename=filename)
+        tree = ast.parse(source, filename="<submission>")
     except SyntaxError as e:
+        lines = source.splitlines()
         where = f"line {e.lineno}" + (f", column {e.offset}" if e.offset else "")
-        text = (e.text or "").rstrip("\n")
+        if filename.endswith(".ipynb") and e.lineno:
+            for k in range(min(e.lineno, len(lines)) - 1, -1, -1):
+                m = re.match(r"# --- notebook cell (\d+) ---", lines[k])
+                if m:
+                    where = f"cell {m.group(1)}, line {e.lineno - k - 1}"
+                    break
+        text = lines[e.lineno - 1] if e.lineno and 0 < e.lineno <= len(lines) else (e.text or "")
+        text = text.rstrip("\n")
         caret = f"\n    {text}\n    {' ' * max((e.offset or 1) - 1, 0)}^" if text else ""
         return frozenset(), f"SyntaxError in {os.path.basename(filename)} at {where}: {e.msg}{caret}"
     names: set[str] = set()

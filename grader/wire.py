@@ -244,7 +244,12 @@ def decode(header: bytes, payload: bytes) -> tuple[dict, Any]:
         raise WireError(f"bad frame header: {e}") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("meta", {}), dict):
         raise WireError("bad frame header")
-    return doc.get("meta", {}), _node(doc.get("value", {"t": "none"}), payload, 0)
+    try:
+        return doc.get("meta", {}), _node(doc.get("value", {"t": "none"}), payload, 0)
+    except WireError:
+        raise
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError, OverflowError, RecursionError) as e:
+        raise WireError(f"malformed value tree ({type(e).__name__})") from None
 
 
 def _node(n: Any, payload: bytes, depth: int) -> Any:

@@ -210,7 +210,6 @@ _KNOWN_BUG = ("grader/wire.py::_node indexes node fields directly (n['v'], n['sh
               "catches WireError, so a crafted result frame would crash the grading job")
 
 
-@pytest.mark.xfail(strict=True, reason=_KNOWN_BUG)
 @pytest.mark.parametrize("node", [
     pytest.param({"t": "arr", "dtype": "float32", "off": 0, "n": 4}, id="arr_missing_shape"),
     pytest.param({"t": "arr", "dtype": "float32", "shape": None, "off": 0, "n": 4}, id="arr_shape_null"),

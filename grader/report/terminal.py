@@ -113,7 +113,10 @@ def _print_details(con: Console, a: AssignmentResult, *, verbose: bool) -> None:
             con.rule(f"{a.id}", style="red")
             shown_rule = True
         if all(c.status == "not_implemented" for c in cases):
-            con.print(f"[yellow]•[/] [bold]{fname}[/]: not implemented yet — {escape(cases[0].message)}")
+            msg = cases[0].message
+            detail = "" if msg.startswith("not implemented yet") else f" — {escape(msg)}"
+            con.print(f"[yellow]•[/] [bold]{fname}[/]: not implemented yet (raises NotImplementedError){detail}"
+                      if not detail else f"[yellow]•[/] [bold]{fname}[/]: not implemented{detail}")
             continue
         con.print(f"[red]•[/] [bold]{fname}[/]: {len(cases) - len(bad)}/{len(cases)} cases passed")
         diagnoses: "OrderedDict[str, CaseResult]" = OrderedDict()
