@@ -236,22 +236,24 @@ def _cmp_array(e: Array, g: Array, tol: Tolerance, path, check_dtype, check_devi
                             n_differ=k, n_total=n, max_abs=float("inf"), max_abs_index=idx,
                             max_rel=float("inf"), max_rel_index=idx))
         return
-    with np.errstate(invalid="ignore", over="ignore"):
-        both_nan = e_nan & g_nan
-        same_inf = ~e_fin & ~e_nan & (ev == gv)
-        ok_special = both_nan | same_inf
-        absd = np.where(e_fin & g_fin, np.abs(gv - ev), np.inf)
-        absd = np.where(ok_special, 0.0, absd)
-        allowed = tol.atol + tol.rtol * np.abs(np.where(e_fin, ev, 0.0))
-        bad = absd > allowed
+    both_fin = e_fin & g_fin
+    ok_special = (e_nan & g_nan) | (~e_fin & ~e_nan & (ev == gv))
+    # Differences only where both are finite (no overflow warnings, no errstate context).
+    absd = np.full(ev.shape, np.inf)
+    np.subtract(gv, ev, out=absd, where=both_fin)
+    np.abs(absd, out=absd)
+    absd[ok_special] = 0.0
+    allowed = tol.atol + tol.rtol * np.abs(np.where(e_fin, ev, 0.0))
+    bad = absd > allowed
     k = int(bad.sum())
     if not k:
         return
     finite_abs = np.where(np.isfinite(absd), absd, -1.0)
     ia = tuple(int(i) for i in np.unravel_index(int(np.argmax(np.where(bad, np.where(np.isfinite(absd), absd, np.inf), -1.0))), ev.shape))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        rel = np.where(bad, absd / np.abs(ev), -1.0)
-        rel = np.where(np.isnan(rel), np.inf, rel)
+    denom = np.abs(ev)
+    rel = np.full(ev.shape, -1.0)
+    np.divide(absd, denom, out=rel, where=bad & (denom > 0) & np.isfinite(absd))
+    rel[bad & ((denom == 0) | ~np.isfinite(absd))] = np.inf
     ir = tuple(int(i) for i in np.unravel_index(int(np.argmax(rel)), ev.shape))
     max_abs = float(absd[ia]) if ev.ndim else float(absd)
     max_rel = float(rel[ir]) if ev.ndim else float(rel)
