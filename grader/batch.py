@@ -587,13 +587,14 @@ def spec_ids(reference_dir: str | os.PathLike) -> tuple[str, ...]:
 
 
 def discover(submissions: str | os.PathLike, *, work_dir: str | os.PathLike,
-             limits: Limits = Limits()) -> Discovery:
+             limits: Limits = Limits(), exclude: tuple[str | os.PathLike, ...] = ()) -> Discovery:
     """Find the entries of ``submissions`` and give each a student id.
 
     Args:
         submissions: a folder of entries, or an LMS export ``.zip`` (extracted under ``work_dir``).
         work_dir: where an export zip is extracted (reused on a rerun).
         limits: caps on the export zip.
+        exclude: folders that are never entries (the output folder, when it lies inside SUBMISSIONS).
 
     Returns:
         A :class:`Discovery`, entries sorted by id.
@@ -625,7 +626,9 @@ def discover(submissions: str | os.PathLike, *, work_dir: str | os.PathLike,
         raise BatchError(f"{submissions}: not a folder or a zip file.")
     else:
         root = src
-    children = sorted((c for c in root.iterdir() if not _is_junk(c.name)), key=lambda c: c.name)
+    skip = {os.path.realpath(x) for x in (*exclude, work_dir)}
+    children = sorted((c for c in root.iterdir() if not _is_junk(c.name) and os.path.realpath(c) not in skip),
+                      key=lambda c: c.name)
     raw: list[Entry] = []
     source = "plain"
     if (root / "submission_metadata.yml").is_file():
@@ -1280,6 +1283,11 @@ class _LocalPool:
                                                          "if the machine was overloaded."))
                         self.restarts += 1
                         self.slots[i] = self._spawn()
+        except BaseException:
+            for s in self.slots:  # Ctrl-C or a fatal error: stop at once, do not wait for running tasks
+                self._kill(s)
+            self.slots = []
+            raise
         finally:
             self.close()
 
@@ -1314,8 +1322,14 @@ def _failed_outcome(task: Task, reason: str) -> Outcome:
 
 def _run_dask(address: str, tasks: list[Task], on_outcome: Callable[[Outcome], None], *,
               task_timeout: float) -> None:
+    """Run ``tasks`` on the Dask cluster at ``address``; every task gets exactly one outcome.
+
+    A task that raises (or whose worker died twice: Dask retries once) gets an error outcome.
+    If no task finishes for ``task_timeout`` seconds, the remaining ones are cancelled and get
+    error outcomes (a cluster without live workers never hangs the batch).
+    """
     try:
-        from distributed import Client, as_completed
+        from distributed import Client, wait
     except ImportError:
         raise BatchError("--scheduler needs dask.distributed: pip install \"grade[dask]\" (or "
                          "pip install \"dask[distributed]\") on this machine and on every worker.") from None
@@ -1325,31 +1339,39 @@ def _run_dask(address: str, tasks: list[Task], on_outcome: Callable[[Outcome], N
         raise BatchError(f"cannot connect to the Dask scheduler at {address}: {e}. Start one with "
                          "`dask scheduler` and workers with `dask worker ADDRESS`.") from None
     try:
-        futures = {}
+        try:
+            client.wait_for_workers(1, timeout=120)
+        except Exception:
+            raise BatchError(f"no Dask worker joined the scheduler at {address} within 120 s. Start workers with "
+                             f"`dask worker {address} --nthreads 1`.") from None
+        by_key = {}
         for t in tasks:
             t = dataclasses.replace(t, work_root="", worker_start="spawn")
             fut = client.submit(grade_task, t, key=f"grade-{t.id}-{t.key[:12]}", pure=False, retries=1)
-            futures[fut.key] = (fut, t)
-        remaining = set(futures)
-        ac = as_completed([f for f, _ in futures.values()], timeout=task_timeout + 600)
-        try:
-            for fut in ac:
-                fkey = fut.key
-                remaining.discard(fkey)
-                task = futures[fkey][1]
+            by_key[fut.key] = (fut, t)
+        pending = {fut for fut, _ in by_key.values()}
+        last = time.monotonic()
+        while pending:
+            try:
+                done, _ = wait(list(pending), timeout=2.0, return_when="FIRST_COMPLETED")
+            except TimeoutError:
+                done = set()
+            now = time.monotonic()
+            for fut in done:
+                pending.discard(fut)
+                task = by_key[fut.key][1]
                 try:
                     out = fut.result()
                 except Exception as e:
                     out = _failed_outcome(task, f"the Dask task failed: {type(e).__name__}: {e}")
                 on_outcome(out)
-        except Exception as e:  # timeout of as_completed
-            if remaining:
-                for k in list(remaining):
-                    futures[k][0].cancel()
-                    on_outcome(_failed_outcome(futures[k][1], f"no result from the Dask cluster ({type(e).__name__}: "
-                                                              f"{e}); is a worker running?"))
-            else:  # pragma: no cover
-                raise
+                last = now
+            if pending and now - last > task_timeout:
+                for fut in list(pending):
+                    fut.cancel()
+                    on_outcome(_failed_outcome(by_key[fut.key][1], f"no result from the Dask cluster for "
+                                                                   f"{task_timeout:.0f} s; are its workers alive?"))
+                pending.clear()
     finally:
         client.close()
 
@@ -1506,7 +1528,7 @@ def run_batch(submissions: str | os.PathLike, *, out_dir: str | os.PathLike, opt
     _clean_temp_files(out)
     _clean_temp_files(cache)
 
-    disc = discover(submissions, work_dir=work, limits=options.limits)
+    disc = discover(submissions, work_dir=work, limits=options.limits, exclude=(out,))
     fp = batch_fingerprint(reference_dir=ref, assignments=selected, device=options.device,
                            time_scale=options.time_scale, submission_seconds=options.submission_seconds)
     ref_hash = _tree_hash(ref)
