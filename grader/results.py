@@ -14,10 +14,24 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Diagnosis", "DeviceRun", "CaseResult", "AssignmentResult", "GradeResult", "STATUSES", "SCHEMA_VERSION"]
+__all__ = ["Diagnosis", "DeviceRun", "CaseResult", "AssignmentResult", "GradeResult", "STATUSES", "SCHEMA_VERSION",
+           "function_status"]
 
 SCHEMA_VERSION = 1
 STATUSES = ("passed", "failed", "banned", "not_implemented", "error", "timeout", "skipped")
+
+
+def function_status(cases) -> str:
+    """One status for a function's cases: ``passed`` or ``not_implemented`` when all agree,
+    else the most serious status present (banned, timeout, error, failed, ...)."""
+    if all(c.status == "passed" for c in cases):
+        return "passed"
+    if all(c.status == "not_implemented" for c in cases):
+        return "not_implemented"
+    for s in ("banned", "timeout", "error", "failed", "not_implemented", "skipped"):
+        if any(c.status == s for c in cases):
+            return s
+    return "failed"
 
 
 @dataclass(frozen=True)

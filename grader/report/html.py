@@ -22,7 +22,7 @@ from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from ..results import AssignmentResult, CaseResult, GradeResult
+from ..results import AssignmentResult, CaseResult, GradeResult, function_status
 from .jsonio import atomic_write_text
 
 __all__ = ["render_html", "write_html"]
@@ -117,20 +117,13 @@ class _AssignmentView:
         return sum(f.total for f in self.functions)
 
 
-def _function_status(cases: list[CaseResult]) -> str:
-    statuses = {c.status for c in cases}
-    if statuses == {"passed"}:
-        return "passed"
-    if statuses == {"not_implemented"}:
-        return "not_implemented"
-    return next((s for s in _SEVERITY if s in statuses and s != "passed"), "failed")
 
 
 def _function_view(a: AssignmentResult, name: str, cases: list[CaseResult]) -> _FunctionView:
     passed = sum(c.status == "passed" for c in cases)
     f = _FunctionView(name=name, anchor=_anchor(a.id, name), cases=cases, score=sum(c.score for c in cases),
                       max_score=sum(c.max_score for c in cases), passed=passed, total=len(cases),
-                      status=_function_status(cases))
+                      status=function_status(cases))
     bad = [c for c in cases if c.status != "passed"]
     if f.status == "not_implemented":
         msg = bad[0].message if bad else ""

@@ -13,7 +13,7 @@ import os
 from collections import OrderedDict
 from pathlib import Path
 
-from ..results import CaseResult, GradeResult
+from ..results import CaseResult, GradeResult, function_status
 from .jsonio import atomic_write_text
 
 __all__ = ["render_summary", "write_summary", "MAX_FAILING"]
@@ -48,15 +48,6 @@ def _status(s: str) -> str:
     return f"{_ICON.get(s, '')} {_LABEL.get(s, s)}".strip()
 
 
-def _function_status(cases: list[CaseResult]) -> str:
-    if all(c.status == "passed" for c in cases):
-        return "passed"
-    if all(c.status == "not_implemented" for c in cases):
-        return "not_implemented"
-    for s in ("banned", "timeout", "error", "failed", "not_implemented", "skipped"):
-        if any(c.status == s for c in cases):
-            return s
-    return "failed"
 
 
 def render_summary(result: GradeResult, *, min_score: float | None = None, notice: str | None = None) -> str:
@@ -92,7 +83,7 @@ def render_summary(result: GradeResult, *, min_score: float | None = None, notic
             passed = sum(c.status == "passed" for c in cases)
             lines.append(f"| `{a.id}` | `{fname}` | {passed}/{len(cases)} | "
                          f"{_pts(sum(c.score for c in cases))}/{_pts(sum(c.max_score for c in cases))} | "
-                         f"{_status(_function_status(cases))} |")
+                         f"{_status(function_status(cases))} |")
         if not funcs:
             lines.append(f"| `{a.id}` | | | 0/{_pts(a.max_score)} | {_status(a.status)} |")
         lines.append(f"| `{a.id}` | **total** | | **{_pts(a.score)}/{_pts(a.max_score)}** | {_status(a.status)} |")

@@ -14,7 +14,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from ..results import AssignmentResult, CaseResult, GradeResult
+from ..results import AssignmentResult, CaseResult, GradeResult, function_status
 
 __all__ = ["print_result", "STATUS_STYLE"]
 
@@ -62,7 +62,7 @@ def print_result(result: GradeResult, *, console: Console | None = None, verbose
             passed = sum(c.status == "passed" for c in cases)
             score = sum(c.score for c in cases)
             mx = sum(c.max_score for c in cases)
-            st = _function_status(cases)
+            st = function_status(cases)
             table.add_row(a.id if first else "", fname, f"{passed}/{len(cases)}", f"{_fmt(score)}/{_fmt(mx)}",
                           _status(st))
             first = False
@@ -84,15 +84,6 @@ def _by_function(a: AssignmentResult) -> "OrderedDict[str, list[CaseResult]]":
     return out
 
 
-def _function_status(cases: list[CaseResult]) -> str:
-    if all(c.status == "passed" for c in cases):
-        return "passed"
-    if all(c.status == "not_implemented" for c in cases):
-        return "not_implemented"
-    for s in ("banned", "timeout", "error", "failed", "not_implemented", "skipped"):
-        if any(c.status == s for c in cases):
-            return s
-    return "failed"
 
 
 def _print_details(con: Console, a: AssignmentResult, *, verbose: bool) -> None:
