@@ -140,3 +140,30 @@ def test_address_space_limit_turns_a_huge_allocation_into_an_error():
             return {"alloc": str(e)[:200]}
 
     assert "allocate" in _in_child(attack)["alloc"]
+
+
+def test_cpu_time_limit_kills_a_busy_loop():
+    import signal
+
+    pid = os.fork()
+    if pid == 0:
+        confine.set_limits(memory_mb=None, open_files=64, cpu_seconds=1)
+        while True:
+            pass
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFSIGNALED(status) and os.WTERMSIG(status) in (signal.SIGXCPU, signal.SIGKILL)
+
+
+def test_open_files_limit_applies():
+    def attack():
+        confine.set_limits(memory_mb=None, open_files=32)
+        held = []
+        try:
+            for _ in range(100):
+                held.append(open(os.devnull))
+            return {"opened": len(held)}
+        except OSError as e:
+            return {"opened": len(held), "error": e.strerror}
+
+    out = _in_child(attack)
+    assert out["opened"] < 32 and out["error"] == "Too many open files"
