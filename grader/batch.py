@@ -579,11 +579,12 @@ def spec_ids(reference_dir: str | os.PathLike) -> tuple[str, ...]:
     if not specs.is_dir():
         raise BatchError(f"no assignment specs found: {specs} does not exist. Pass --reference DIR or set "
                          "GRADE_REFERENCE to a folder holding <id>.py references and specs/<id>.py specs.")
-    from .loader import ORDER
+    def position(path: Path) -> float:
+        m = re.search(r"^\s*position\s*=\s*([0-9.]+)", path.read_text(errors="replace"), re.M)
+        return float(m.group(1)) if m else 1000.0
 
-    ids = sorted((p.stem for p in specs.glob("*.py") if p.stem.isidentifier() and not p.stem.startswith("_")),
-                 key=lambda a: (ORDER.index(a) if a in ORDER else len(ORDER), a))
-    return tuple(ids)
+    files = [p for p in specs.glob("*.py") if p.stem.isidentifier() and not p.stem.startswith("_")]
+    return tuple(p.stem for p in sorted(files, key=lambda p: (position(p), p.stem)))
 
 
 def discover(submissions: str | os.PathLike, *, work_dir: str | os.PathLike,

@@ -310,9 +310,6 @@ class Catalog:
         return arg_names(getattr(self.references[assignment.id], function.name))
 
 
-ORDER = ("activations", "cross_entropy", "backprop", "batchnorm", "lstm", "attention", "metrics")
-
-
 def default_reference_dir() -> Path:
     """``$GRADE_REFERENCE``, else ``./reference``, else the project's ``reference/`` beside ``grader/``."""
     env = os.environ.get("GRADE_REFERENCE")
@@ -376,7 +373,7 @@ def load_catalog(reference_dir: str | os.PathLike | None = None) -> Catalog:
                 raise SpecError(f"{ref_path}: reference has no function {fn.name!r} named in the spec")
         assignments.append(a)
         references[a.id] = ref
-    assignments.sort(key=lambda a: (ORDER.index(a.id) if a.id in ORDER else len(ORDER), a.id))
+    assignments.sort(key=lambda a: (a.position, a.id))
     salt = os.environ.get("GRADE_HIDDEN_SALT", "")
     salt_file = root / "specs" / ".hidden_salt"
     if not salt and salt_file.is_file():

@@ -49,6 +49,20 @@ from typing import Any
 
 __all__ = [
     "Tolerance",
+    "GradCheck",
+    "Trajectory",
+    "Property",
+    "MaskedScale",
+    "BernoulliRate",
+    "Independent",
+    "Bounds",
+    "Moments",
+    "KolmogorovSmirnov",
+    "Quadratic",
+    "Rosenbrock",
+    "as_dtype",
+    "tensor",
+    "with_zeros",
     "DEFAULT_TOLERANCES",
     "Call",
     "call",
@@ -66,6 +80,17 @@ __all__ = [
 ]
 
 FLOAT_DTYPES = ("float32", "float64")
+
+from .judge.objectives import Objective, Quadratic, Rosenbrock  # noqa: E402 - data classes for specs
+from .judge.properties import (  # noqa: E402
+    BernoulliRate,
+    Bounds,
+    Independent,
+    KolmogorovSmirnov,
+    MaskedScale,
+    Moments,
+    Property,
+)
 
 
 class SpecError(ValueError):
@@ -120,12 +145,43 @@ def call(*args: Any, **kwargs: Any) -> Call:
     return Call(tuple(args), dict(kwargs))
 
 
-def _dtype(dtype: Any):
+def as_dtype(dtype: Any):
+    """``torch.float32`` for ``"float32"`` or ``torch.float32`` (any torch dtype or its name)."""
     import torch
 
     if isinstance(dtype, torch.dtype):
         return dtype
     return getattr(torch, str(dtype))
+
+
+_dtype = as_dtype
+
+
+def tensor(values, dtype):
+    """Exact literal values (nested lists of numbers), built in float64 then cast to ``dtype``.
+
+    Use it for hand-picked cases (ties, exact zeros, +-1e4): the float32 and
+    float64 instances then hold the same values up to one rounding.
+    """
+    import torch
+
+    return torch.tensor(values, dtype=torch.float64).to(as_dtype(dtype))
+
+
+def with_zeros(g, x, frac: float = 0.3):
+    """``x`` with a random ``frac`` of its entries set to exactly 0 (half of them -0.0), drawn from ``g``.
+
+    The first entry is always +0.0 and the last always -0.0 (when ``x`` has at
+    least two entries), so every draw has both.
+    """
+    import torch
+
+    u = rand(g, x.shape, torch.float64).reshape(-1)
+    if u.numel() >= 2:
+        u[0], u[-1] = 0.0, frac * 0.75
+    u = u.reshape(x.shape)
+    x = torch.where(u < frac / 2, torch.zeros((), dtype=x.dtype), x)
+    return torch.where((u >= frac / 2) & (u < frac), torch.full((), -0.0, dtype=x.dtype), x)
 
 
 def randn(g, shape, dtype, *, scale: float = 1.0, shift: float = 0.0):
@@ -170,6 +226,21 @@ class Case:
         dtypes: dtypes the case runs in (``"float32"``, ``"float64"``).
         description: one line shown in reports ("magnitudes up to 1e4").
         tolerance: per-dtype overrides of the function's tolerances.
+        properties: for a function that draws random numbers: the properties
+            its outputs must have (:mod:`grader.judge.properties`), or a
+            callable ``properties(call) -> tuple`` computing them from the
+            case's inputs (e.g. the expected std of an initializer).  A case
+            with properties is not compared value by value with the
+            reference; its output must still have the reference output's
+            structure, shapes and dtypes.  The case's false-failure rate is the
+            sum of its properties' ``alpha``.
+        repeats: how many times the function is called on the inputs, each
+            call with its own seed of torch's default generator
+            (:class:`~grader.judge.properties.Independent` needs 2).
+        trajectory: run the function as an update rule for many steps
+            (:class:`Trajectory`) and compare the whole trajectory.
+        gradcheck: run the function's :class:`GradCheck` on this case (turn
+            off for inputs at a kink, such as exact ties or zeros).
     """
 
     id: str
@@ -179,6 +250,128 @@ class Case:
     dtypes: tuple[str, ...] = FLOAT_DTYPES
     description: str = ""
     tolerance: Mapping[str, Tolerance] | None = None
+    properties: Any = ()
+    repeats: int = 1
+    trajectory: "Trajectory | None" = None
+    gradcheck: bool = True
+
+    def __post_init__(self) -> None:
+        if self.repeats < 1:
+            raise SpecError(f"case {self.id!r}: repeats must be >= 1")
+        if self.trajectory is not None and (self.properties or self.repeats != 1):
+            raise SpecError(f"case {self.id!r}: a trajectory case cannot also have properties or repeats")
+
+    def properties_for(self, call: Call) -> tuple:
+        """The case's properties for the inputs ``call`` (evaluates a callable ``properties``)."""
+        props = self.properties(call) if callable(self.properties) else self.properties
+        props = tuple(props or ())
+        for p in props:
+            if not isinstance(p, Property):
+                raise SpecError(f"case {self.id!r}: {p!r} is not a grader.spec property")
+            if p.repeats_needed > self.repeats:
+                raise SpecError(f"case {self.id!r}: {type(p).__name__} needs repeats >= {p.repeats_needed}")
+        return props
+
+    @property
+    def random(self) -> bool:
+        """The case is graded by properties (its function draws random numbers)."""
+        return bool(self.properties)
+
+
+@dataclass(frozen=True)
+class GradCheck:
+    """Gradient consistency: a backward function against central differences of a forward.
+
+    For a case of the backward function, the grader builds the forward's
+    inputs with ``inputs(call)``, draws ``directions`` random unit directions
+    d for every argument in ``wrt`` and compares, in float64,
+
+        <gradient of that argument from the backward, d>
+        with  <upstream, F(x + h d) - F(x - h d)> / (2h)
+
+    where F is the forward (the *student's own* forward ``forward``, run in
+    the sandbox; or ``trusted``, the spec's own, run in the grader) and
+    ``upstream`` the gradient flowing into F's output (1 for a scalar
+    loss).  The relative error is CS231n's |a - b| / max(|a| + |b|, 1e-8).
+    It never changes a score: it tells the student *where* the error is
+    ("your backward is wrong for your own forward", "your backward matches
+    your forward, but your forward is wrong", "both agree with each other but
+    not the reference").  A forward the student has not written skips the
+    check.
+
+    Attributes:
+        inputs: ``inputs(call) -> Call``, the forward's call from the backward's.
+        wrt: forward argument (position or keyword name) -> path of its
+            gradient in the backward's output (``()`` the output itself,
+            ``(1,)`` the second element, ``(1, "W1")`` a dict entry).
+        forward: name of the student's forward function in this assignment.
+        trusted: the forward as a callable, when the assignment has no
+            forward of the student's (run in the grader; e.g. ``x @ W + b``).
+        upstream: ``upstream(call) -> Tensor``, the gradient flowing into the
+            forward's output (``grad_out`` of the backward call); None when
+            the forward's output at ``output`` is a scalar loss.
+        output: path of the forward output the upstream gradient applies to.
+        directions: random directions per argument.
+        step: the finite-difference step h (float64).
+        rtol: the largest relative error that counts as consistent.
+    """
+
+    inputs: Callable[[Call], Call]
+    wrt: Mapping[int | str, tuple]
+    forward: str | None = None
+    trusted: Callable[..., Any] | None = None
+    upstream: Callable[[Call], Any] | None = None
+    output: tuple = ()
+    directions: int = 2
+    step: float = 1e-6
+    rtol: float = 1e-5
+
+    def __post_init__(self) -> None:
+        if (self.forward is None) == (self.trusted is None):
+            raise SpecError("GradCheck needs exactly one of forward= (a student function) or trusted= (a callable)")
+        if not self.wrt:
+            raise SpecError("GradCheck.wrt names no argument")
+
+
+@dataclass(frozen=True)
+class Trajectory:
+    """Run an update rule for many steps, feeding its outputs back as the next state.
+
+    The case's ``make`` gives the first call (parameter, state, step count,
+    hyper-parameters).  At every step the grader computes the gradient of
+    ``objective`` at the current parameter itself, puts it in the ``grad``
+    argument, calls the student's function, and takes the new parameter and
+    state from its output for the next call.  The reference is run the same
+    way; the case passes when every step agrees within the tolerance.  The
+    report names the first step where the trajectories part and plots both
+    loss curves.
+
+    Attributes:
+        objective: :class:`~grader.judge.objectives.Quadratic`,
+            :class:`~grader.judge.objectives.Rosenbrock`, ...
+        steps: number of updates.
+        param: name of the parameter argument (contract name).
+        grad: name of the gradient argument, filled in by the grader.
+        carry: state argument name -> index of its next value in the output tuple.
+        param_out: index of the new parameter in the output tuple; None when
+            the function returns the parameter alone.
+        step: name of an int argument incremented after every call (Adam's
+            ``t``), or None.
+    """
+
+    objective: Objective
+    steps: int = 200
+    param: str = "param"
+    grad: str = "grad"
+    carry: Mapping[str, int] = field(default_factory=dict)
+    param_out: int | None = 0
+    step: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.steps < 1:
+            raise SpecError("Trajectory.steps must be >= 1")
+        if not isinstance(self.objective, Objective):
+            raise SpecError("Trajectory.objective must be a grader.spec objective (Quadratic, Rosenbrock, ...)")
 
 
 @dataclass(frozen=True)
@@ -237,6 +430,13 @@ class Function:
         tolerance: per-dtype overrides of the assignment's tolerances.
         check_unmodified: fail a case whose inputs the function modified in place.
         limits: per-function override of the assignment's limits.
+        gradcheck: for a backward function, how to check it against finite
+            differences of a forward (:class:`GradCheck`).
+        oracle: an independent implementation from a library
+            (``torch.nn.functional``, ``torch.autograd``, ``sklearn``,
+            ``nltk``...) with the function's signature.  Never used for
+            grading; the test suite and ``grade lint-spec`` check the
+            reference against it on every case and on extra seeds.
     """
 
     name: str
@@ -245,6 +445,8 @@ class Function:
     tolerance: Mapping[str, Tolerance] | None = None
     check_unmodified: bool = True
     limits: Limits | None = None
+    gradcheck: GradCheck | None = None
+    oracle: Callable[..., Any] | None = None
 
     @property
     def max_score(self) -> float:
@@ -269,6 +471,8 @@ class Assignment:
         tolerance: per-dtype tolerances (defaults: :data:`DEFAULT_TOLERANCES`).
         limits: resource limits (defaults: :class:`Limits`).
         salt: mixed into every case seed; change it to draw fresh inputs.
+        position: where the assignment sorts in ``grade list`` and reports
+            (ascending; ties by id).  The course's numbering is a good choice.
     """
 
     id: str
@@ -279,6 +483,7 @@ class Assignment:
     tolerance: Mapping[str, Tolerance] = field(default_factory=lambda: DEFAULT_TOLERANCES)
     limits: Limits = field(default_factory=Limits)
     salt: str = ""
+    position: float = 1000.0
 
     def __post_init__(self) -> None:
         if not self.id.isidentifier():

@@ -10,30 +10,21 @@ from __future__ import annotations
 
 import torch
 
-from grader.spec import Assignment, Case, Function, Mistake, Tolerance, call, rand, randn
+from grader.spec import (
+    Assignment,
+    Case,
+    Function,
+    Mistake,
+    Tolerance,
+    call,
+    rand,
+    randn,
+    as_dtype as _dt,
+    with_zeros as _with_zeros,
+    tensor as _tensor,
+)
 
 # --------------------------------------------------------------------------- helpers
-
-
-def _dt(dtype) -> torch.dtype:
-    return dtype if isinstance(dtype, torch.dtype) else getattr(torch, str(dtype))
-
-
-def _tensor(values, dtype) -> torch.Tensor:
-    """Exact literal values, built in float64 then cast (like grader.spec.randn)."""
-    return torch.tensor(values, dtype=torch.float64).to(_dt(dtype))
-
-
-def _with_zeros(g, x: torch.Tensor, frac: float = 0.3) -> torch.Tensor:
-    """``x`` with a random ``frac`` of its entries set to exactly 0 (half of them -0.0).
-
-    The first entry is always +0.0 and the last always -0.0, so every draw has zeros."""
-    u = rand(g, x.shape, torch.float64).reshape(-1)
-    if u.numel() >= 2:
-        u[0], u[-1] = 0.0, frac * 0.75
-    u = u.reshape(x.shape)
-    x = torch.where(u < frac / 2, torch.zeros((), dtype=x.dtype), x)
-    return torch.where((u >= frac / 2) & (u < frac), torch.full((), -0.0, dtype=x.dtype), x)
 
 
 def _stable_softmax64(z: torch.Tensor) -> torch.Tensor:
@@ -220,6 +211,7 @@ _BACKWARD_CASES = (
 
 ASSIGNMENT = Assignment(
     id="activations",
+    position=1,
     title="Sigmoid, softmax and their derivatives",
     banned=(
         "torch.sigmoid",

@@ -199,6 +199,7 @@ _NN_MODULES = tuple(
 
 ASSIGNMENT = Assignment(
     id="attention",
+    position=6,
     title="Scaled dot-product and multi-head attention",
     banned=(
         "torch.nn.functional.scaled_dot_product_attention",

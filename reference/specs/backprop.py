@@ -11,25 +11,20 @@ from __future__ import annotations
 
 import torch
 
-from grader.spec import Assignment, Case, Function, Mistake, call, rand, randint, randn
+from grader.spec import (
+    Assignment,
+    Case,
+    Function,
+    Mistake,
+    call,
+    rand,
+    randint,
+    randn,
+    as_dtype as _dt,
+    with_zeros as _with_zeros,
+)
 
 # --------------------------------------------------------------------------- helpers
-
-
-def _dt(dtype) -> torch.dtype:
-    return dtype if isinstance(dtype, torch.dtype) else getattr(torch, str(dtype))
-
-
-def _with_zeros(g, x: torch.Tensor, frac: float = 0.3) -> torch.Tensor:
-    """``x`` with a random ``frac`` of its entries set to exactly 0 (half of them -0.0).
-
-    The first entry is always +0.0 and the last always -0.0, so every draw has zeros."""
-    u = rand(g, x.shape, torch.float64).reshape(-1)
-    if u.numel() >= 2:
-        u[0], u[-1] = 0.0, frac * 0.75
-    u = u.reshape(x.shape)
-    x = torch.where(u < frac / 2, torch.zeros((), dtype=x.dtype), x)
-    return torch.where((u >= frac / 2) & (u < frac), torch.full((), -0.0, dtype=x.dtype), x)
 
 
 def _affine(n, d, m, *, scale=1.0, zeros_in_grad=False):
@@ -143,6 +138,7 @@ def _mlp_no_logsumexp_shift(x, y, W1, b1, W2, b2):
 
 ASSIGNMENT = Assignment(
     id="backprop",
+    position=3,
     title="A two-layer network, backpropagated by hand",
     banned=(
         "torch.nn.functional",

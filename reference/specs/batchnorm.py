@@ -177,6 +177,7 @@ _CASES = (
 
 ASSIGNMENT = Assignment(
     id="batchnorm",
+    position=4,
     title="Batch normalization: training vs inference",
     banned=(
         "torch.nn",  # torch.nn.functional.* and the torch.nn modules

@@ -114,6 +114,7 @@ def _ce_grad_no_max_shift(logits, targets):
 
 ASSIGNMENT = Assignment(
     id="cross_entropy",
+    position=2,
     title="Batch softmax cross-entropy and its gradient",
     banned=(
         "torch.nn.functional",

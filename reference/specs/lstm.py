@@ -161,6 +161,7 @@ def _mistakes(forward: bool):
 
 ASSIGNMENT = Assignment(
     id="lstm",
+    position=5,
     title="LSTM forward pass",
     banned=(
         "torch.nn",  # torch.nn modules (nn.LSTM, nn.LSTMCell, ...) and torch.nn.functional.*

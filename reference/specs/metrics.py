@@ -186,6 +186,7 @@ _NAN = float("nan")
 
 ASSIGNMENT = Assignment(
     id="metrics",
+    position=7,
     title="Confusion matrix, precision, recall and F1",
     banned=("sklearn", "torchmetrics"),
     functions=(
