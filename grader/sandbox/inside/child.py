@@ -1,6 +1,6 @@
 """The student's process: import the submission, run one function on its cases.
 
-Runs in a child forked from the worker (:mod:`grader.sandbox`).  Protocol:
+Runs in a child forked from the worker (:mod:`grader.sandbox.worker`).  Protocol:
 read one request frame from ``req_fd`` (module source, function name, the
 runs to do, limits), write one frame per event to ``res_fd``:
 
@@ -11,7 +11,7 @@ runs to do, limits), write one frame per event to ``res_fd``:
 * ``{"event": "done"}``.
 
 The child trusts nothing it runs; the grader trusts nothing the child sends
-beyond numbers it decodes itself (:mod:`grader.wire`).
+beyond numbers it decodes itself (:mod:`grader.sandbox.wire`).
 """
 
 from __future__ import annotations
@@ -23,8 +23,10 @@ import time
 import traceback
 import types
 
-from . import confine, wire
-from .guard import Guard
+from grader.sandbox.inside import confine
+
+from grader.sandbox import wire
+from grader.sandbox.inside.guard import Guard
 
 __all__ = ["main"]
 

@@ -15,8 +15,8 @@ import inspect
 import time
 from dataclasses import dataclass
 
-from .spec import Assignment, Call, Case, Function, case_seed
-from .wire import Array, roundtrip
+from grader.spec import Assignment, Call, Case, Function, case_seed
+from grader.sandbox.wire import Array, roundtrip
 
 __all__ = ["Instance", "build_instances", "arg_names"]
 

@@ -13,7 +13,7 @@ graded function that calls it (by name, transitively).  Module-level
 imports of banned *functions* or packages are reported too; importing a
 module such as ``torch.nn.functional`` is not by itself a hit (using it is).
 
-The run-time guard (:mod:`grader.guard`) catches what static analysis
+The run-time guard (:mod:`grader.sandbox.inside.guard`) catches what static analysis
 cannot see.
 """
 

@@ -1,7 +1,7 @@
 """The worker ("zygote"): a process with torch imported that forks one child per job.
 
 It is forked from the grader right after ``import torch`` (or spawned as
-``python -m grader.zygote FD`` when the grader already holds reference code
+``python -m grader.sandbox.zygote FD`` when the grader already holds reference code
 in memory), pins torch to one intra-op thread so that forked children never
 deadlock in OpenMP, and then serves requests on a ``SOCK_SEQPACKET`` socket:
 
@@ -99,7 +99,7 @@ def _warm_up() -> None:
     so each child neither pays for it nor trips the sandbox doing it."""
     import torch
 
-    from grader.guard import Guard
+    from grader.sandbox.inside.guard import Guard
 
     x = torch.ones(2, 3, dtype=torch.float64)
     with Guard(banned=("torch.softmax",), banned_ops=("aten::_softmax",)):
@@ -116,7 +116,7 @@ def serve(sock: socket.socket) -> None:
     """Serve fork requests until the grader closes its end; never returns."""
     import torch
 
-    import grader.child  # noqa: F401 - preload so children start instantly
+    import grader.sandbox.inside.child  # noqa: F401 - preload so children start instantly
 
     torch.set_num_threads(1)
     _warm_up()
@@ -177,7 +177,7 @@ def serve(sock: socket.socket) -> None:
                     os.dup2(err_w, 2)
                     for fd in (null, out_w, err_w):
                         os.close(fd)
-                    from grader.child import main
+                    from grader.sandbox.inside.child import main
 
                     main(req_r, res_w)
                 finally:

@@ -6,11 +6,11 @@ For every selected assignment and function this module
 2. computes the expected outputs with the reference, in the grader's own
    process (float64 arithmetic, cast back to the case dtype), and times it;
 3. sends the inputs to one sandboxed child per function
-   (:class:`grader.sandbox.Worker`), which runs every instance on every
+   (:class:`grader.sandbox.worker.Worker`), which runs every instance on every
    device;
-4. decodes, compares (:mod:`grader.compare`), checks inputs were not
+4. decodes, compares (:mod:`grader.judge.compare`), checks inputs were not
    modified, detects banned calls (static scan + run-time guard),
-   diagnoses (:mod:`grader.diagnose`) and scores.
+   diagnoses (:mod:`grader.judge.diagnose`) and scores.
 
 A case instance earns its points only if it passes on every device it ran
 on; the maximum score is therefore the same on every machine.
@@ -23,16 +23,17 @@ import os
 import time
 from dataclasses import dataclass
 
-from . import __version__
-from .banned import hits_for, scan
-from .compare import Mismatch, compare
-from .diagnose import diagnose, variant_outputs
-from .loader import Catalog, SourceModule, Submission
-from .results import AssignmentResult, CaseResult, DeviceRun, GradeResult
-from .sandbox import JobOutcome, Worker
-from .cases import Instance
-from .spec import Assignment, Function
-from .wire import Array
+from grader import __version__
+from grader.judge.scan import hits_for, scan
+from grader.judge.compare import Mismatch, compare
+from grader.judge.diagnose import diagnose, variant_outputs
+from grader.catalog.project import Catalog
+from grader.submission.load import SourceModule, Submission
+from grader.results import AssignmentResult, CaseResult, DeviceRun, GradeResult
+from grader.sandbox.worker import JobOutcome, Worker
+from grader.catalog.instances import Instance
+from grader.spec import Assignment, Function
+from grader.sandbox.wire import Array
 
 __all__ = ["Options", "grade_submission", "available_devices", "resolve_devices"]
 
@@ -101,8 +102,8 @@ def _worst(statuses) -> str:
 
 
 def _mutation(inst: Instance, after, names: list[str]) -> str | None:
-    from .compare import matches
-    from .spec import Tolerance
+    from grader.judge.compare import matches
+    from grader.spec import Tolerance
 
     before = inst.inputs
     exact = Tolerance(0.0, 0.0)
@@ -448,7 +449,7 @@ def grade_submission(submission: Submission, catalog: Catalog, *, assignments: t
         catalog: the assignments and references.
         assignments: ids to grade; empty means every assignment (for a single
             ``.py``/``.ipynb``, every assignment it defines a function of).
-        worker: a started :class:`grader.sandbox.Worker`.
+        worker: a started :class:`grader.sandbox.worker.Worker`.
         options: see :class:`Options`.
 
     Returns:

@@ -13,7 +13,7 @@ Two layers, both active only around the call of the student's function:
 
 The guard lives in the student's process and so can be attacked; it checks
 after the call that its hooks are still installed and reports tampering as a
-banned call.  The static scan (:mod:`grader.banned`) is the second line.
+banned call.  The static scan (:mod:`grader.judge.scan`) is the second line.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
-"""``grade release``: build the student kit (a thin Click layer over :func:`grader.release.build_kit`).
+"""``grade release``: build the student kit (a thin Click layer over :func:`grader.kit.release.build_kit`).
 
-Light to import: the work happens in :mod:`grader.release`, imported inside the command.
+Light to import: the work happens in :mod:`grader.kit.release`, imported inside the command.
 """
 
 from __future__ import annotations
@@ -31,8 +31,8 @@ def release_cmd(out, assignments, reference, stubs, owners, force):
     in it grades the visible cases and says that hidden cases are graded by the
     instructor. Exit 2 if the kit cannot be built.
     """
-    from .release import build_kit
-    from .spec import SpecError
+    from grader.kit.release import build_kit
+    from grader.spec import SpecError
 
     try:
         rel = build_kit(out, reference_dir=reference, assignments=tuple(assignments), stubs_dir=stubs,

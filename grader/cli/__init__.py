@@ -12,7 +12,7 @@ import sys
 
 import click
 
-from . import __version__
+from grader import __version__
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -35,7 +35,7 @@ def main() -> None:
 def _worker_first(reference):
     # Start the worker before any reference code is imported, so it can be
     # forked from this process (milliseconds) instead of spawned (an import).
-    from .api import get_worker
+    from grader.api import get_worker
 
     return get_worker(reference_dir=reference)
 
@@ -66,11 +66,11 @@ def check_cmd(path, assignments, device, json_path, html_path, no_html, referenc
     from rich.console import Console
 
     _worker_first(reference)
-    from .api import check, default_html_path
-    from .engine import Options
-    from .loader import SubmissionError
-    from .report import print_result
-    from .spec import SpecError
+    from grader.api import check, default_html_path
+    from grader.judge.engine import Options
+    from grader.submission.load import SubmissionError
+    from grader.report import print_result
+    from grader.spec import SpecError
 
     console = Console(highlight=False)
     err = Console(stderr=True, highlight=False)
@@ -83,20 +83,20 @@ def check_cmd(path, assignments, device, json_path, html_path, no_html, referenc
     notice = kit_notice(result)
     print_result(result, console=console, verbose=verbose, hidden_note=notice)
     if not no_html:
-        from .report import write_html
+        from grader.report import write_html
 
         out = write_html(result, html_path or default_html_path(path), notice=notice)
         console.print(f"HTML report: {out}")
     if json_path:
         console.print(f"JSON result: {json_path}")
     if junit_path:
-        from .report.junit import write_junit
+        from grader.report.junit import write_junit
 
         write_junit(result, junit_path)
         console.print(f"JUnit XML: {junit_path}")
     summary_targets = [p for p in (summary_path, os.environ.get("GITHUB_STEP_SUMMARY")) if p]
     if summary_targets:
-        from .report.summary import write_summary
+        from grader.report.summary import write_summary
 
         for target in summary_targets:
             write_summary(result, target, min_score=min_score, notice=notice, append=target != summary_path)
@@ -129,8 +129,8 @@ def list_cmd(reference):
     from rich.console import Console
     from rich.table import Table
 
-    from .api import list_assignments
-    from .spec import SpecError
+    from grader.api import list_assignments
+    from grader.spec import SpecError
 
     try:
         items = list_assignments(reference_dir=reference)
@@ -152,7 +152,7 @@ def _register_extra_commands() -> None:
     """Commands that live in their own modules (kept light: heavy imports happen inside them)."""
     import importlib
 
-    for name in ("grader.cli_batch", "grader.cli_release"):
+    for name in ("grader.cli.batch", "grader.cli.release"):
         try:
             mod = importlib.import_module(name)
         except ImportError:
@@ -183,7 +183,7 @@ def run() -> None:
     except KeyboardInterrupt:
         code = 130
     try:
-        from .api import close_worker
+        from grader.api import close_worker
 
         close_worker()
     finally:

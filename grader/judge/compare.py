@@ -8,7 +8,7 @@ relative error with its index, the tolerance allowed, and an excerpt of
 expected vs got.
 
 All arithmetic here runs in the grader's own process on numpy arrays decoded
-by :mod:`grader.wire`; nothing the student's process did can change it.
+by :mod:`grader.sandbox.wire`; nothing the student's process did can change it.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .spec import Tolerance
-from .wire import Array, Opaque
+from grader.spec import Tolerance
+from grader.sandbox.wire import Array, Opaque
 
 __all__ = ["Mismatch", "compare", "matches", "describe_value"]
 

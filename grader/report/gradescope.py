@@ -20,7 +20,7 @@ import json
 import os
 from pathlib import Path
 
-from .results import CaseResult, GradeResult
+from grader.results import CaseResult, GradeResult
 
 __all__ = ["to_gradescope", "write_gradescope", "VISIBILITIES"]
 
@@ -111,7 +111,7 @@ def to_gradescope(result: GradeResult, *, hidden_visibility: str = "after_publis
 
 def write_gradescope(result: GradeResult, path: str | os.PathLike, **kwargs) -> Path:
     """Write :func:`to_gradescope` output atomically to ``path``; return the path."""
-    from .report.jsonio import atomic_write_text
+    from grader.report.jsonio import atomic_write_text
 
     doc = to_gradescope(result, **kwargs)
     return atomic_write_text(Path(path), json.dumps(doc, indent=2, allow_nan=False) + "\n")

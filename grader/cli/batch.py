@@ -1,4 +1,4 @@
-"""``grade batch``: grade a whole class (a thin Click layer over :func:`grader.batch.run_batch`).
+"""``grade batch``: grade a whole class (a thin Click layer over :func:`grader.batch.run.run_batch`).
 
 Light to import: everything heavy is imported inside the command.
 """
@@ -60,7 +60,7 @@ def batch_cmd(submissions, out_dir, jobs, assignments, device, force, scheduler,
     from rich.console import Console
     from rich.markup import escape
 
-    from .batch import BatchError, BatchOptions, default_jobs, run_batch
+    from grader.batch.run import BatchError, BatchOptions, default_jobs, run_batch
 
     console = Console(highlight=False)
     err = Console(stderr=True, highlight=False)

@@ -10,7 +10,7 @@ over :func:`run_batch`):
 * :func:`grade_task` — grade one entry (runs in a batch worker process or a
   Dask worker): unpack zips safely in memory, pick the layout, write the files
   into a private work folder, then :func:`grader.loader.load_submission` and
-  :func:`grader.engine.grade_submission` with a :class:`grader.sandbox.Worker`
+  :func:`grader.judge.engine.grade_submission` with a :class:`grader.sandbox.worker.Worker`
   kept per process.  Student code runs only in the Worker's forked children.
 * :func:`run_batch` — the whole run: cache look-ups, a local pool of spawned
   worker processes (or a Dask cluster), atomic outputs, the gradebook and the
@@ -176,7 +176,7 @@ class Task:
         files: the entry's files (zips not yet unpacked).
         assignments: ids to grade (never empty: every assignment when none was chosen).
         device: ``auto``, ``cpu`` or ``cuda``.
-        time_scale, submission_seconds: see :class:`grader.engine.Options`.
+        time_scale, submission_seconds: see :class:`grader.judge.engine.Options`.
         reference_dir: references and specs (must exist at this path where the task runs).
         reference_hash: the reference tree's hash as the instructor's machine saw it.
         work_root: where to write the files ("" = a temporary folder).
@@ -843,17 +843,17 @@ def _torch_version() -> str:
         return "unknown"
 
 
-_GRADING_CODE_SKIP = re.compile(r"^(report/|templates/|cli|gradescope\.py$)")
+_GRADING_CODE_SKIP = re.compile(r"^(report/|templates/|cli/)")
 
 
 def batch_fingerprint(*, reference_dir: str | os.PathLike, assignments: tuple[str, ...], device: str,
                       time_scale: float, submission_seconds: float) -> str:
     """Everything besides the entry that changes a grade, hashed: grader version and grading sources,
     the reference and spec files (hidden salt included), the torch version and the options."""
-    from . import __version__
+    from grader import __version__
 
     h = hashlib.sha256()
-    grader_dir = Path(__file__).resolve().parent
+    grader_dir = Path(__file__).resolve().parent.parent  # the grader package
     parts = [
         f"cache-format {CACHE_FORMAT}",
         f"grade {__version__}",
@@ -907,7 +907,7 @@ def _state(reference_dir: str, *, start: str = "auto") -> _WorkerState:
         st = _STATES.get(key)
         if st is not None and st.worker.alive:
             return st
-        from .sandbox import Worker
+        from grader.sandbox.worker import Worker
 
         worker = Worker(start=start, secret_roots=(key,)).start()
         if st is not None:
@@ -918,7 +918,7 @@ def _state(reference_dir: str, *, start: str = "auto") -> _WorkerState:
             st = _WorkerState(worker=worker, catalog=st.catalog, reference_hash=st.reference_hash,
                               devices=st.devices)
         else:
-            from .loader import load_catalog
+            from grader.catalog.project import load_catalog
 
             catalog = load_catalog(key)
             st = _WorkerState(worker=worker, catalog=catalog, reference_hash=_tree_hash(Path(key)))
@@ -1022,8 +1022,8 @@ def error_result_doc(name: str, reason: str) -> dict:
     """The ``grade check --json`` document of an entry that could not be graded (status ``error``)."""
     import datetime as _dt
 
-    from . import __version__
-    from .results import GradeResult
+    from grader import __version__
+    from grader.results import GradeResult
 
     result = GradeResult(submission=name, score=0.0, max_score=0.0, assignments=(), devices=(),
                          graded_at=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
@@ -1032,9 +1032,9 @@ def error_result_doc(name: str, reason: str) -> dict:
 
 
 def _render(doc: dict, *, title: str) -> tuple[str, dict]:
-    from .gradescope import to_gradescope
-    from .report.html import render_html
-    from .results import GradeResult
+    from grader.report.gradescope import to_gradescope
+    from grader.report.html import render_html
+    from grader.results import GradeResult
 
     result = GradeResult.from_dict(doc)
     return render_html(result, title=title), to_gradescope(result)
@@ -1091,8 +1091,8 @@ def grade_task(task: Task) -> Outcome:
             msg = (f"the reference folder {task.reference_dir} on worker {_where()} differs from the one the batch "
                    "was started with. Give every worker the same reference/ and specs/ files.")
             return done(error_result_doc(task.name, msg), error=msg, cacheable=False, st=st)
-        from .engine import Options, grade_submission, resolve_devices
-        from .loader import SubmissionError, load_submission
+        from grader.judge.engine import Options, grade_submission, resolve_devices
+        from grader.submission.load import SubmissionError, load_submission
 
         catalog = st.catalog
         if task.device not in st.devices:
@@ -1429,7 +1429,7 @@ def _gradebook_text(rows: list[Row], assignments: tuple[str, ...]) -> str:
 def write_gradebook(path: str | os.PathLike, rows: list[Row], assignments: tuple[str, ...]) -> Path:
     """Write ``gradebook.csv`` atomically: ``id, name, lms_id, entry, late, <assignment>..., total,
     max_total, status, reason``; scores are points, blank when the entry could not be graded."""
-    from .report.jsonio import atomic_write_text
+    from grader.report.jsonio import atomic_write_text
 
     return atomic_write_text(path, _gradebook_text(rows, assignments))
 
@@ -1445,7 +1445,7 @@ def _doc_text(doc: dict) -> str:
 
 
 def _write_outputs(out: Path, oid: str, doc: dict, html: str, gs: dict) -> None:
-    from .report.jsonio import atomic_write_text
+    from grader.report.jsonio import atomic_write_text
 
     atomic_write_text(out / f"{oid}.html", html)
     atomic_write_text(out / f"{oid}.results.json", json.dumps(gs, indent=2, allow_nan=False, default=str) + "\n")
@@ -1501,7 +1501,7 @@ def run_batch(submissions: str | os.PathLike, *, out_dir: str | os.PathLike, opt
             absent, a worker that cannot start (broken specs), or the Dask scheduler unreachable.
     """
     t0 = time.monotonic()
-    from .loader import default_reference_dir
+    from grader.catalog.project import default_reference_dir
 
     ref = Path(options.reference_dir) if options.reference_dir else default_reference_dir()
     ref = ref.resolve()
@@ -1546,7 +1546,7 @@ def run_batch(submissions: str | os.PathLike, *, out_dir: str | os.PathLike, opt
     entry_by_id = {e.id: e for e in disc.entries}
 
     def record(oid: str, doc: dict, error: str) -> None:
-        from .report.classreport import summarize
+        from grader.report.classreport import summarize
 
         docs[oid] = {k: doc.get(k) for k in ("status", "score", "max_score", "problems")} | {
             "assignments": [{"id": a["id"], "score": a["score"]} for a in doc.get("assignments", [])]}
@@ -1602,7 +1602,7 @@ def run_batch(submissions: str | os.PathLike, *, out_dir: str | os.PathLike, opt
     if progress:
         progress(done_count, total, "")
 
-    from .report.jsonio import atomic_write_text
+    from grader.report.jsonio import atomic_write_text
 
     def on_outcome(o: Outcome) -> None:
         e = entry_by_id[o.id]
@@ -1628,7 +1628,7 @@ def run_batch(submissions: str | os.PathLike, *, out_dir: str | os.PathLike, opt
 
     rows = gradebook_rows(disc.entries, docs, errors, selected, disc.duplicates)
     gb = write_gradebook(out / GRADEBOOK, rows, selected)
-    from .report.classreport import write_class_report
+    from grader.report.classreport import write_class_report
 
     cr = write_class_report(out / CLASS_REPORT, summaries=[summaries[e.id] for e in disc.entries if e.id in summaries],
                             rows=rows, assignments=selected, discovery=disc)

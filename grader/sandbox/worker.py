@@ -1,6 +1,6 @@
 """Run student code in a child process with limits; collect decoded results.
 
-:class:`Worker` owns a *zygote* (:mod:`grader.zygote`): a process that has
+:class:`Worker` owns a *zygote* (:mod:`grader.sandbox.zygote`): a process that has
 torch imported and forks one child per job, so isolation costs milliseconds
 rather than an ``import torch``.  A job is "import this module, run this
 function on these inputs"; the grader enforces, from outside the child:
@@ -12,7 +12,7 @@ function on these inputs"; the grader enforces, from outside the child:
 
 When a limit is hit the child's whole process group is killed; the job's
 :class:`JobOutcome` says which limit and where.  Nothing from the child is
-unpickled or executed: results are :mod:`grader.wire` frames.
+unpickled or executed: results are :mod:`grader.sandbox.wire` frames.
 """
 
 from __future__ import annotations
@@ -32,9 +32,10 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from . import wire
+from grader.sandbox import wire
 
 __all__ = ["Worker", "JobOutcome", "describe_exit", "python_read_roots", "library_dirs"]
 
@@ -168,7 +169,7 @@ class Worker:
 
     Args:
         start: ``"fork"`` (fork this process: fast, only safe before reference
-            code is loaded), ``"spawn"`` (start ``python -m grader.zygote``),
+            code is loaded), ``"spawn"`` (start ``python -m grader.sandbox.zygote``),
             or ``"auto"`` (fork unless a module from ``secret_roots`` is loaded).
         secret_roots: directories whose modules must never be inherited by a
             student's process (``reference/``).
@@ -210,7 +211,7 @@ class Worker:
         if method == "fork":
             import torch  # noqa: F401 - the zygote inherits it
 
-            import grader.child  # noqa: F401
+            import grader.sandbox.inside.child  # noqa: F401
 
             sys.stdout.flush()
             sys.stderr.flush()
@@ -221,7 +222,7 @@ class Worker:
                     os.setpgid(0, 0)
                     null = os.open(os.devnull, os.O_RDWR)
                     os.dup2(null, 0)
-                    from grader.zygote import serve
+                    from grader.sandbox.zygote import serve
 
                     serve(child)
                 finally:
@@ -229,9 +230,9 @@ class Worker:
             self._pid = pid
         else:
             env = dict(os.environ)
-            root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+            root = str(Path(__file__).resolve().parents[2])
             env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-            self._proc = subprocess.Popen([sys.executable, "-m", "grader.zygote", str(child.fileno())],
+            self._proc = subprocess.Popen([sys.executable, "-m", "grader.sandbox.zygote", str(child.fileno())],
                                           pass_fds=[child.fileno()], stdin=subprocess.DEVNULL,
                                           start_new_session=True, env=env, cwd=tempfile.gettempdir())
             self._pid = self._proc.pid
@@ -367,7 +368,7 @@ class Worker:
         """Fork a child, send it ``(meta, value)``, and watch it until it ends.
 
         Args:
-            meta: request for :func:`grader.child.main` (``sandbox.tmpdir`` is filled in here).
+            meta: request for :func:`grader.sandbox.inside.child.main` (``sandbox.tmpdir`` is filled in here).
             value: the inputs, ``{run key: {"args": ..., "kwargs": ...}}``.
             import_limit: wall seconds for the module's top-level code.
             run_limits: wall seconds for each run, in order.

@@ -1,4 +1,4 @@
-"""Load submissions (folder, ``.py``, ``.ipynb``) and the assignment catalog.
+"""Load submissions (folder, ``.py``, ``.ipynb``) as text.
 
 A *submission* is read as text only: nothing of it is imported or executed
 in the grader's process.  Its source is handed to the sandbox.
@@ -9,25 +9,17 @@ in the grader's process.  Its source is handed to the sandbox.
   magics (``%...``, ``%%cell``), shell lines (``!...``) and help lines
   (``x?``) are replaced by ``pass`` so line numbers and blocks stay intact.
 
-The *catalog* is the set of assignments: ``reference/specs/<id>.py`` (the
-spec, defining ``ASSIGNMENT``) plus ``reference/<id>.py`` (the reference).
 """
 
 from __future__ import annotations
 
 import ast
-import importlib.util
 import os
 import re
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType
 
-from .spec import Assignment, SpecError
-
-__all__ = ["SourceModule", "Submission", "SubmissionError", "Catalog", "load_submission", "load_catalog",
-           "default_reference_dir", "read_source"]
+__all__ = ["SourceModule", "Submission", "SubmissionError", "load_submission", "read_source", "notebook_source"]
 
 
 class SubmissionError(ValueError):
@@ -250,134 +242,3 @@ def load_submission(path: str | os.PathLike, *, assignment_ids: tuple[str, ...] 
         raise SubmissionError(f"{p.name}: expected a folder, a .py file or a .ipynb notebook.")
     mod = _module(p.stem if p.stem.isidentifier() else "submission", p)
     return Submission(path=str(p), kind=p.suffix[1:], modules={"*": mod}, directory=str(p.parent.resolve()))
-
-
-# ---------------------------------------------------------------------------
-# catalog
-
-
-@dataclass(frozen=True)
-class Catalog:
-    """The assignments the grader knows, with their references.
-
-    Attributes:
-        reference_dir: folder holding ``<id>.py`` references and ``specs/``.
-        assignments: loaded specs, in catalog order.
-        references: assignment id -> loaded reference module (trusted code).
-        hidden_salt: secret mixed into hidden cases' seeds.
-    """
-
-    reference_dir: str
-    assignments: tuple[Assignment, ...]
-    references: dict[str, ModuleType]
-    hidden_salt: str = ""
-    _instances: dict = field(default_factory=dict, compare=False, repr=False)
-
-    def get(self, id: str) -> Assignment:
-        for a in self.assignments:
-            if a.id == id:
-                return a
-        known = ", ".join(a.id for a in self.assignments)
-        raise SpecError(f"unknown assignment {id!r}; known: {known}")
-
-    @property
-    def ids(self) -> tuple[str, ...]:
-        return tuple(a.id for a in self.assignments)
-
-    def secret_roots(self) -> tuple[str, ...]:
-        return (self.reference_dir,)
-
-    kind = "project"
-
-    def instances(self, assignment: Assignment, function, *, include_hidden: bool = True) -> list:
-        """The graded instances of ``function`` (see :class:`grader.cases.Instance`).
-
-        Built once per catalog and reused: every submission gets the same inputs.
-        """
-        from .cases import build_instances
-
-        key = (assignment.id, function.name, include_hidden)
-        insts = self._instances.get(key)
-        if insts is None:
-            insts = build_instances(assignment, function, self.references[assignment.id],
-                                    hidden_salt=self.hidden_salt, include_hidden=include_hidden)
-            self._instances[key] = insts
-        return insts
-
-    def arg_names(self, assignment: Assignment, function) -> list[str]:
-        from .cases import arg_names
-
-        return arg_names(getattr(self.references[assignment.id], function.name))
-
-
-def default_reference_dir() -> Path:
-    """``$GRADE_REFERENCE``, else ``./reference``, else the project's ``reference/`` beside ``grader/``."""
-    env = os.environ.get("GRADE_REFERENCE")
-    if env:
-        return Path(env)
-    here = Path.cwd() / "reference"
-    if (here / "specs").is_dir():
-        return here
-    return Path(__file__).resolve().parent.parent / "reference"
-
-
-def _load_module(name: str, path: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, path)
-    if spec is None or spec.loader is None:
-        raise SpecError(f"cannot load {path}")
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[name] = mod
-    try:
-        spec.loader.exec_module(mod)
-    except Exception as e:
-        sys.modules.pop(name, None)
-        raise SpecError(f"{path}: failed to load ({type(e).__name__}: {e})") from e
-    return mod
-
-
-_CACHE: dict[tuple, Catalog] = {}
-
-
-def load_catalog(reference_dir: str | os.PathLike | None = None) -> Catalog:
-    """Load every ``specs/<id>.py`` and ``<id>.py`` under ``reference_dir``.
-
-    Raises:
-        SpecError: a spec or reference is missing, fails to import, or is inconsistent
-            (a function of the spec is missing from the reference).
-    """
-    root = Path(reference_dir) if reference_dir else default_reference_dir()
-    root = root.resolve()
-    specs_dir = root / "specs"
-    if not specs_dir.is_dir():
-        raise SpecError(f"no assignment specs found: {specs_dir} does not exist. Pass --reference DIR or set "
-                        "GRADE_REFERENCE to a folder holding <id>.py references and specs/<id>.py specs.")
-    files = sorted(p for p in specs_dir.glob("*.py") if p.stem.isidentifier() and not p.stem.startswith("_"))
-    key = (str(root),) + tuple((str(p), p.stat().st_mtime_ns) for p in files)
-    if key in _CACHE:
-        return _CACHE[key]
-    assignments: list[Assignment] = []
-    references: dict[str, ModuleType] = {}
-    for f in files:
-        mod = _load_module(f"grade_specs.{f.stem}", f)
-        a = getattr(mod, "ASSIGNMENT", None)
-        if not isinstance(a, Assignment):
-            raise SpecError(f"{f}: must define ASSIGNMENT = grader.spec.Assignment(...)")
-        if a.id != f.stem:
-            raise SpecError(f"{f}: ASSIGNMENT.id is {a.id!r} but the file is named {f.stem}.py")
-        ref_path = root / f"{a.id}.py"
-        if not ref_path.is_file():
-            raise SpecError(f"{f}: reference {ref_path} is missing")
-        ref = _load_module(f"grade_reference.{a.id}", ref_path)
-        for fn in a.functions:
-            if not callable(getattr(ref, fn.name, None)):
-                raise SpecError(f"{ref_path}: reference has no function {fn.name!r} named in the spec")
-        assignments.append(a)
-        references[a.id] = ref
-    assignments.sort(key=lambda a: (a.position, a.id))
-    salt = os.environ.get("GRADE_HIDDEN_SALT", "")
-    salt_file = root / "specs" / ".hidden_salt"
-    if not salt and salt_file.is_file():
-        salt = salt_file.read_text().strip()
-    cat = Catalog(reference_dir=str(root), assignments=tuple(assignments), references=references, hidden_salt=salt)
-    _CACHE[key] = cat
-    return cat

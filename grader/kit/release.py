@@ -32,8 +32,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import __version__
-from .spec import SpecError
+from grader import __version__
+from grader.spec import SpecError
 
 __all__ = ["Release", "ReleaseError", "build_kit", "leaks", "INSTALL_COMMAND", "CHECK_COMMAND", "project_root"]
 
@@ -42,7 +42,7 @@ INSTALL_COMMAND = "pip install torch==2.13.0 && pip install -e ."
 CHECK_COMMAND = ("grade check assignments --junit reports/junit.xml --summary reports/summary.md "
                  "--html reports/grade.html --min-score {min_score}")
 
-_SKIP_MODULES = {"release.py", "cli_release.py"}  # instructor-only: need the references
+_SKIP_MODULES = {"kit/release.py", "cli/release.py", "catalog/lint.py", "cli/lint.py"}  # instructor-only: need the references
 _SKIP_TEMPLATES = {"kit_readme.md.j2"}
 
 
@@ -75,7 +75,7 @@ class Release:
 
 def project_root() -> Path:
     """The folder holding the ``grader`` package (the project's root in a checkout)."""
-    return Path(__file__).resolve().parent.parent
+    return Path(__file__).resolve().parents[2]
 
 
 def _min_score_from_workflow(text: str) -> str:
@@ -134,13 +134,13 @@ reports/
 
 
 def _copy_grader(dest: Path) -> list[Path]:
-    src = Path(__file__).resolve().parent
+    src = Path(__file__).resolve().parent.parent  # the grader package
     written = []
     for p in sorted(src.rglob("*")):
         rel = p.relative_to(src)
         if "__pycache__" in rel.parts or p.is_dir() or p.suffix in (".pyc", ".pyo"):
             continue
-        if len(rel.parts) == 1 and rel.name in _SKIP_MODULES:
+        if rel.as_posix() in _SKIP_MODULES:
             continue
         if rel.parts[0] == "templates" and rel.name in _SKIP_TEMPLATES:
             continue
@@ -197,7 +197,8 @@ def leaks(kit_dir: str | os.PathLike, catalog) -> list[str]:
     secret), no hidden salt; and that the shipped data has exactly the
     visible instances.
     """
-    from .kit import KIT_DIR, load_kit
+    from grader.kit.catalog import load_kit
+    from grader.kit.payload import KIT_DIR
 
     kit = Path(kit_dir)
     ref = Path(catalog.reference_dir)
@@ -312,9 +313,9 @@ def build_kit(out: str | os.PathLike, *, reference_dir: str | os.PathLike | None
         ReleaseError: a stub or the workflow is missing, ``out`` is unsafe, or the built kit leaks.
         SpecError: the specs or references are broken, or an assignment id is unknown.
     """
-    from .kit import KIT_DIR, MANIFEST, assignment_payload, combine_versions, header_line
-    from .loader import default_reference_dir, load_catalog
-    from .wire import encode
+    from grader.kit.payload import KIT_DIR, MANIFEST, assignment_payload, combine_versions, header_line
+    from grader.catalog.project import default_reference_dir, load_catalog
+    from grader.sandbox.wire import encode
 
     out = Path(out)
     if catalog is None:

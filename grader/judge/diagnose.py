@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import copy
 
-from .compare import Mismatch, matches
-from .results import Diagnosis
-from .spec import Function, Tolerance
-from .wire import Array, roundtrip
+from grader.judge.compare import Mismatch, matches
+from grader.results import Diagnosis
+from grader.spec import Function, Tolerance
+from grader.sandbox.wire import Array, roundtrip
 
 __all__ = ["diagnose", "variant_outputs"]
 
@@ -77,7 +77,7 @@ def diagnose(function: Function, inputs, expected, got, mismatches: list[Mismatc
         inputs: the decoded inputs ``{"args": ..., "kwargs": ...}``.
         expected: decoded expected output.
         got: decoded student output.
-        mismatches: what :func:`grader.compare.compare` found.
+        mismatches: what :func:`grader.judge.compare.compare` found.
         tol: the case's tolerance; a variant matches within 10x that.
         variants: :func:`variant_outputs` for these inputs.
     """
