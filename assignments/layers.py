@@ -19,9 +19,14 @@ small CNN, the way CS231n / EECS 498 / "deep learning from scratch" do:
 Banned (the grader checks your source and what actually runs):
 everything in ``torch.nn`` (``torch.nn.functional.*`` such as ``F.conv2d``,
 ``F.max_pool2d``, ``F.dropout``, ``F.unfold``, ``F.pad``, and every module),
-``torch.conv2d`` and every other ``torch.conv*``/``torch.convolution``,
-``torch.max_pool2d``, ``torch.dropout``, and autograd (``.backward()``,
-``torch.autograd.*``, ``torch.func.*``).  Allowed: elementary tensor ops,
+every ``torch.conv*`` routine (``torch.conv1d``, ``torch.conv2d``,
+``torch.conv3d``, ``torch.conv_tbc``, ``torch.conv_transpose1d``,
+``torch.conv_transpose2d``, ``torch.conv_transpose3d``,
+``torch.convolution``), every ``torch.max_pool*`` routine
+(``torch.max_pool1d``, ``torch.max_pool1d_with_indices``,
+``torch.max_pool2d``, ``torch.max_pool3d``), ``torch.dropout`` (and
+``torch.native_dropout``, ``torch.feature_dropout``, ``torch.alpha_dropout``),
+and autograd (``.backward()``, ``torch.autograd.*``, ``torch.func.*``).  Allowed: elementary tensor ops,
 ``Tensor.unfold``, ``as_strided``, ``einsum``, ``matmul``, indexing and loops.
 
 Rules for every function:
