@@ -526,7 +526,7 @@ _POOL_BW_CASES = (
          gradcheck=False, description="ties and overlapping windows"),
     Case("hidden_constant", lambda g, dt: call(randn(g, (2, 2, 2, 3), dt), torch.ones((2, 2, 5, 7), dtype=_dt(dt)),
                                                3, 2),
-         hidden=True, gradcheck=False, description="constant input: every window is one big tie"),
+         hidden=True, points=2.0, gradcheck=False, description="constant input: every window is one big tie"),
     Case("hidden_k2_s1", _pool_make((2, 3, 5, 4), 2, 1, backward=True), hidden=True, points=2.0,
          description="2x2 windows, stride 1"),
 )
@@ -540,7 +540,7 @@ _SHAPE_CASES = (
     Case("dilation2", lambda g, dt: call(17, 12, 3, stride=1, padding=0, dilation=2), dtypes=("float64",),
          description="dilation 2 (effective kernel 5)"),
     Case("hidden_all", lambda g, dt: call(224, 101, 7, stride=2, padding=3, dilation=2), dtypes=("float64",),
-         hidden=True, description="224x101, k=7, stride 2, padding 3, dilation 2"),
+         hidden=True, points=2.0, description="224x101, k=7, stride 2, padding 3, dilation 2"),
 )
 
 _PARAMS_CASES = (
