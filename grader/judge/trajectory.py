@@ -32,6 +32,7 @@ class Run:
         start_loss: the objective at the starting point.
         error: why the run stopped early (wrong structure, non-finite values), or "".
         stopped_at: the step (1-based) at which it stopped, or None.
+        states: the carried state after each step (name -> float64 numpy, flattened).
     """
 
     params: tuple = ()
@@ -39,16 +40,20 @@ class Run:
     start_loss: float = float("nan")
     error: str = ""
     stopped_at: int | None = None
+    states: tuple = ()
 
     def to_data(self) -> dict:
         return {"params": [np.asarray(p, dtype=np.float64) for p in self.params], "losses": list(self.losses),
-                "start_loss": self.start_loss, "error": self.error, "stopped_at": self.stopped_at}
+                "start_loss": self.start_loss, "error": self.error, "stopped_at": self.stopped_at,
+                "states": [{k: np.asarray(v, dtype=np.float64) for k, v in st.items()} for st in self.states]}
 
     @classmethod
     def from_data(cls, d: dict) -> "Run":
         return cls(params=tuple(as_numpy(p).astype(np.float64) for p in d.get("params", ())),
                    losses=tuple(float(x) for x in d.get("losses", ())), start_loss=float(d.get("start_loss", "nan")),
-                   error=str(d.get("error", "")), stopped_at=d.get("stopped_at"))
+                   error=str(d.get("error", "")), stopped_at=d.get("stopped_at"),
+                   states=tuple({str(k): as_numpy(v).astype(np.float64) for k, v in st.items()}
+                                for st in d.get("states", ())))
 
 
 def bind_names(fn: Callable) -> list[str]:
@@ -128,7 +133,7 @@ def drive(traj, call, names: list[str]) -> Generator[Any, Any, Run]:
     state = {n: _get(call, w) for n, w in c_at.items()}
     t = _get(call, t_at) if t_at else None
     start = traj.objective.loss(param.detach().to(torch.float64).numpy())
-    params, losses = [], []
+    params, losses, states = [], [], []
     for step in range(1, traj.steps + 1):
         grad = torch.from_numpy(traj.objective.grad(param.detach().to(torch.float64).numpy())).to(param.dtype)
         c = _set(call, p_at, param.clone())
@@ -149,17 +154,20 @@ def drive(traj, call, names: list[str]) -> Generator[Any, Any, Run]:
                     raise LookupError(f"the new `{n}` has shape {tuple(v.shape)}, expected {tuple(state[n].shape)}")
                 new_state[n] = v
         except (LookupError, TypeError, ValueError) as e:
-            return Run(tuple(params), tuple(losses), start, f"step {step}: {e}", step)
+            return Run(tuple(params), tuple(losses), start, f"step {step}: {e}", step, tuple(states))
         v = new.detach().to(torch.float64).numpy().reshape(-1)
         params.append(v)
+        states.append({n: x.detach().to(torch.float64).numpy().reshape(-1) for n, x in new_state.items()
+                       if isinstance(x, torch.Tensor)})
         loss = traj.objective.loss(v)
         losses.append(loss)
         if not np.isfinite(v).all():
-            return Run(tuple(params), tuple(losses), start, f"step {step}: the parameter is not finite", step)
+            return Run(tuple(params), tuple(losses), start, f"step {step}: the parameter is not finite", step,
+                       tuple(states))
         param, state = new, new_state
         if t_at:
             t = t + 1
-    return Run(tuple(params), tuple(losses), start)
+    return Run(tuple(params), tuple(losses), start, states=tuple(states))
 
 
 def run_inprocess(fn: Callable, traj, call, names: list[str] | None = None) -> Run:
@@ -184,8 +192,14 @@ class Parting:
     index: tuple = field(default_factory=tuple)
 
 
-def part(expected: Run, got: Run, *, rtol: float, atol: float) -> Parting:
-    """The first step where ``got`` leaves ``expected`` (``|got - exp| > atol + rtol·|exp|``)."""
+def _first_bad(e: np.ndarray, g: np.ndarray, rtol: float, atol: float) -> int | None:
+    bad = ~(np.abs(g - e) <= atol + rtol * np.abs(e))
+    return int(np.argmax(np.where(bad, np.abs(g - e), -1.0))) if bad.any() else None
+
+
+def part(expected: Run, got: Run, *, rtol: float, atol: float, param: str = "param") -> Parting:
+    """The first step where ``got`` leaves ``expected`` (``|got - exp| > atol + rtol·|exp|``), in the
+    parameter or in any carried state."""
     n = len(expected.params)
     for i in range(n):
         if i >= len(got.params):
@@ -193,13 +207,23 @@ def part(expected: Run, got: Run, *, rtol: float, atol: float) -> Parting:
             return Parting(i + 1, f"your trajectory stops at step {i + 1} of {n}: {why}")
         e, g = np.asarray(expected.params[i]), np.asarray(got.params[i])
         if e.shape != g.shape:
-            return Parting(i + 1, f"step {i + 1}: the parameter has {g.size} values, expected {e.size}")
-        bad = ~(np.abs(g - e) <= atol + rtol * np.abs(e))
-        if bad.any():
-            j = int(np.argmax(np.where(bad, np.abs(g - e), -1.0)))
-            return Parting(i + 1, (f"your trajectory parts from the reference at step {i + 1} of {n}: parameter[{j}] "
+            return Parting(i + 1, f"step {i + 1}: `{param}` has {g.size} values, expected {e.size}")
+        j = _first_bad(e, g, rtol, atol)
+        if j is not None:
+            return Parting(i + 1, (f"your trajectory parts from the reference at step {i + 1} of {n}: `{param}`[{j}] "
                                    f"is {g[j]:.8g}, expected {e[j]:.8g} (loss {got.losses[i]:.6g}, expected "
                                    f"{expected.losses[i]:.6g})"), float(np.abs(g[j] - e[j])), (j,))
+        es = expected.states[i] if i < len(expected.states) else {}
+        gs = got.states[i] if i < len(got.states) else {}
+        for name, ev in es.items():
+            gv = gs.get(name)
+            if gv is None or np.asarray(gv).shape != np.asarray(ev).shape:
+                return Parting(i + 1, f"step {i + 1}: the returned `{name}` does not have the expected shape")
+            j = _first_bad(np.asarray(ev), np.asarray(gv), rtol, atol)
+            if j is not None:
+                return Parting(i + 1, (f"your trajectory parts from the reference at step {i + 1} of {n}: the state "
+                                       f"`{name}`[{j}] is {gv[j]:.8g}, expected {ev[j]:.8g} (`{param}` still agrees)"),
+                               float(np.abs(gv[j] - ev[j])), (j,))
     if got.error and len(got.params) < n:
         return Parting(len(got.params) + 1, got.error)
     return Parting(None, f"agrees with the reference at every one of {n} steps")

@@ -33,6 +33,7 @@ from __future__ import annotations
 import json
 import math
 import struct
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -78,12 +79,60 @@ class Array:
         return tuple(self.data.shape)
 
 
+_TORCH_DTYPES = _DTYPES | {"bfloat16", "int8", "uint8", "complex64", "complex128"}
+
+
+@dataclass(frozen=True)
+class DType:
+    """A decoded ``torch.dtype`` (its name, ``"float64"``); :func:`to_torch` turns it back into the dtype."""
+
+    name: str
+
+    def __str__(self) -> str:
+        return f"torch.{self.name}"
+
+
 @dataclass(frozen=True)
 class Opaque:
     """A returned object of a type the grader does not accept (e.g. a float list element of unknown type)."""
 
     type: str
     repr: str
+
+
+class TupleOf(tuple):
+    """A decoded tuple that was a subclass (a namedtuple...): a plain tuple, plus its class name ``cls``."""
+
+    cls: str = "tuple"
+
+    @classmethod
+    def of(cls, items, name: str) -> "TupleOf":
+        t = cls(items)
+        t.cls = str(name)[:100]
+        return t
+
+
+class ListOf(list):
+    """A decoded list that was a subclass: a plain list, plus its class name ``cls``."""
+
+    cls: str = "list"
+
+    @classmethod
+    def of(cls, items, name: str) -> "ListOf":
+        t = cls(items)
+        t.cls = str(name)[:100]
+        return t
+
+
+class DictOf(dict):
+    """A decoded mapping that was not a plain dict (OrderedDict, defaultdict, a Mapping): its items, plus ``cls``."""
+
+    cls: str = "dict"
+
+
+def class_name(v) -> str | None:
+    """The original class of a decoded container when it was a subclass (``"OrderedDict"``), else None."""
+    return getattr(v, "cls", None) if isinstance(v, (TupleOf, ListOf, DictOf)) else None
 
 
 # ---------------------------------------------------------------------------
@@ -120,13 +169,44 @@ class _Encoder:
             return {"t": "tuple" if tv is tuple else "list", "items": items}
         if tv is dict:
             return {"t": "dict", "items": [[self.node(k, depth + 1), self.node(x, depth + 1)] for k, x in dict.items(v)]}
+        # Subclasses of the standard containers (namedtuple, OrderedDict, defaultdict, a Mapping):
+        # their structure, read through the base class's own methods, with the class name kept.
+        if isinstance(v, (tuple, list)) and not isinstance(v, (str, bytes)):
+            base = tuple if isinstance(v, tuple) else list
+            items = [self.node(x, depth + 1) for x in list(base.__iter__(v))[:MAX_ITEMS]]
+            return {"t": base.__name__, "items": items, "cls": type(v).__name__[:100]}
+        if isinstance(v, dict):
+            pairs = list(dict.items(v))[:MAX_ITEMS]
+            return {"t": "dict", "items": [[self.node(k, depth + 1), self.node(x, depth + 1)] for k, x in pairs],
+                    "cls": type(v).__name__[:100]}
+        if isinstance(v, Mapping):
+            try:
+                pairs = list(v.items())[:MAX_ITEMS]
+            except Exception:  # noqa: BLE001 - a broken mapping is reported as an object
+                pairs = None
+            if pairs is not None:
+                return {"t": "dict", "items": [[self.node(k, depth + 1), self.node(x, depth + 1)] for k, x in pairs],
+                        "cls": type(v).__name__[:100]}
+        if isinstance(v, bool):
+            return {"t": "bool", "v": bool(v)}
+        if isinstance(v, int):
+            return {"t": "int", "v": str(int.__index__(v))}
+        if isinstance(v, float):
+            return {"t": "float", "v": float.__repr__(v)}
+        if isinstance(v, str):
+            return {"t": "str", "v": str.__str__(v)[:10000]}
         if tv is Array:
             return self._ndarray(v.data, kind=v.kind, device=v.device, cls=v.cls)
         if tv is Opaque:
             return {"t": "other", "type": v.type, "repr": v.repr}
+        if tv is DType:
+            return {"t": "dtype", "v": v.name}
         arr = _tensor_node(self, v)
         if arr is not None:
             return arr
+        dt = _dtype_node(v)
+        if dt is not None:
+            return dt
         if isinstance(v, np.ndarray):
             return self._ndarray(np.asarray(v), kind="ndarray", device="cpu", cls=type(v).__name__)
         if isinstance(v, (np.floating, np.integer, np.bool_)):
@@ -175,6 +255,16 @@ def _tensor_node(enc: _Encoder, v: Any) -> dict | None:
         t = T.contiguous(t)
         a = T.numpy(t)
     return enc._ndarray(a, kind="tensor", device=device, cls=type(v).__name__)
+
+
+def _dtype_node(v: Any) -> dict | None:
+    """A ``torch.dtype`` argument (``dtype=torch.float64``) as its name."""
+    import sys
+
+    torch = sys.modules.get("torch")
+    if torch is None or type(v) is not torch.dtype:
+        return None
+    return {"t": "dtype", "v": str(v).removeprefix("torch.")}
 
 
 def encode(value: Any, meta: dict | None = None) -> bytes:
@@ -274,15 +364,24 @@ def _node(n: Any, payload: bytes, depth: int) -> Any:
         if not isinstance(items, list) or len(items) > MAX_ITEMS:
             raise WireError("malformed sequence")
         vals = [_node(x, payload, depth + 1) for x in items]
+        cls = n.get("cls")
+        if cls is not None:
+            return (TupleOf if t == "tuple" else ListOf).of(vals, cls)
         return tuple(vals) if t == "tuple" else vals
     if t == "dict":
-        out = {}
-        for pair in n.get("items", []):
+        pairs = n.get("items", [])
+        if not isinstance(pairs, list) or len(pairs) > MAX_ITEMS:
+            raise WireError("malformed mapping")
+        cls = n.get("cls")
+        out = DictOf() if cls is not None else {}
+        for pair in pairs:
             k, v = pair
             key = _node(k, payload, depth + 1)
             if not isinstance(key, (str, int, float, bool, type(None))):
                 raise WireError("unhashable dict key")
             out[key] = _node(v, payload, depth + 1)
+        if cls is not None:
+            out.cls = str(cls)[:100]
         return out
     if t == "arr":
         dtype = str(n["dtype"])
@@ -301,6 +400,11 @@ def _node(n: Any, payload: bytes, depth: int) -> Any:
         data.setflags(write=False)
         return Array(data=data, dtype=dtype, device=str(n.get("device", "cpu")),
                      kind=str(n.get("kind", "tensor")), cls=str(n.get("cls", "Tensor"))[:100])
+    if t == "dtype":
+        name = str(n["v"])
+        if name not in _TORCH_DTYPES:
+            raise WireError(f"unknown torch dtype {name!r}")
+        return DType(name)
     if t == "other":
         return Opaque(type=str(n.get("type", "?"))[:100], repr=str(n.get("repr", ""))[:200])
     raise WireError(f"unknown node type {t!r}")
@@ -317,6 +421,8 @@ def to_torch(value: Any):
 
     if isinstance(value, Array):
         return torch.from_numpy(np.array(value.data, copy=True))
+    if isinstance(value, DType):
+        return getattr(torch, value.name)
     if isinstance(value, tuple):
         return tuple(to_torch(v) for v in value)
     if isinstance(value, list):
