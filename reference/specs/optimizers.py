@@ -206,6 +206,24 @@ def _adam_decay_decoupled(param, grad, m, v, t, lr=1e-3, beta1=0.9, beta2=0.999,
     return _adam_core(param * (1 - lr * weight_decay), grad, m, v, t, lr, beta1, beta2, eps)
 
 
+def _adamw_no_bias_correction(param, grad, m, v, t, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8,
+                              weight_decay=0.01):
+    return _adam_core(param * (1 - lr * weight_decay), grad, m, v, t, lr, beta1, beta2, eps, correct=False)
+
+
+def _adamw_t_from_zero(param, grad, m, v, t, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.01):
+    return _adam_core(param * (1 - lr * weight_decay), grad, m, v, t, lr, beta1, beta2, eps, t_eff=t - 1)
+
+
+def _adamw_eps_inside_sqrt(param, grad, m, v, t, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.01):
+    return _adam_core(param * (1 - lr * weight_decay), grad, m, v, t, lr, beta1, beta2, eps, eps_inside=True)
+
+
+def _adamw_returns_corrected_moments(param, grad, m, v, t, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8,
+                                     weight_decay=0.01):
+    return _adam_core(param * (1 - lr * weight_decay), grad, m, v, t, lr, beta1, beta2, eps, return_hat=True)
+
+
 def _adamw_l2_coupled(param, grad, m, v, t, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.01):
     return _adam_core(param, grad + weight_decay * param, m, v, t, lr, beta1, beta2, eps)
 
@@ -549,9 +567,9 @@ _RMSPROP_CASES = (
 )
 
 
-def _adam_plain(shape, *, t, lr=1e-3, carried=True, grad_scale=1.0, **hyper):
+def _adam_plain(shape, *, t, lr=1e-3, carried=True, grad_scale=1.0, param_scale=1.0, **hyper):
     def make(g, dt):
-        p = randn(g, shape, dt)
+        p = randn(g, shape, dt, scale=param_scale)
         gr = randn(g, shape, dt, scale=grad_scale)
         if carried:
             m = randn(g, shape, dt, scale=0.1 * grad_scale)
@@ -585,8 +603,9 @@ def _adam_cases(*, adamw: bool):
              description="t = 10000: the bias correction is ~1"),
         Case("t_medium", _adam_plain((6,), t=1000, lr=0.01),
              description="t = 1000 with beta2 0.999: the bias correction still matters"),
-        Case("tiny_grads", _adam_plain((5,), t=4, lr=0.01, grad_scale=1e-5),
-             description="gradients of ~1e-5: sqrt(v_hat) is ~1e-5, eps = 1e-8 must stay outside the square root"),
+        Case("tiny_grads", _adam_plain((5,), t=4, lr=0.01, grad_scale=1e-5, param_scale=0.01),
+             description="gradients of ~1e-5: sqrt(v_hat) is ~1e-5, eps = 1e-8 must stay outside the square root "
+                         "(parameter ~0.01, so the step is visible)"),
         Case("zero_grads", lambda g, dt: call(randn(g, (5,), dt), torch.zeros(5, dtype=_dt(dt)),
                                               torch.zeros(5, dtype=_dt(dt)), torch.zeros(5, dtype=_dt(dt)), 1,
                                               lr=0.01),
@@ -694,11 +713,14 @@ def _norm64(grads, p):
     return float((flat.abs() ** p).sum() ** (1.0 / p))
 
 
-def _clip_at(p, scale=1.0):
-    """Total norm exactly at max_norm (computed from the inputs as cast to the case dtype)."""
+def _clip_at(p, scale=1.0, shapes=((3, 4),)):
+    """Total norm exactly at max_norm (computed from the inputs as cast to the case dtype).
+
+    One tensor by default: then clipping per tensor is right, and only the 1e-6 shows.
+    """
 
     def make(g, dt):
-        grads = _grads(g, dt, _SHAPES, scale)
+        grads = _grads(g, dt, shapes, scale)
         return call(grads, _norm64(grads, p), norm_type=p)
 
     return make
@@ -713,7 +735,7 @@ _CLIP_NORM_CASES = (
     Case("above", lambda g, dt: call(_grads(g, dt, _SHAPES), 1.0), points=2.0,
          description="three tensors (3, 4), (5,), (2, 2, 3); total 2-norm ~5.5 > max_norm 1"),
     Case("at_max_norm", _clip_at(2.0, 0.2), points=2.0,
-         description="total norm exactly max_norm: the 1e-6 still scales by max_norm / (max_norm + 1e-6)"),
+         description="one tensor, norm exactly max_norm: the 1e-6 still scales by max_norm / (max_norm + 1e-6)"),
     Case("norm_1", lambda g, dt: call(_grads(g, dt, _SHAPES), 5.0, norm_type=1.0),
          description="norm_type 1, total ~20 > max_norm 5"),
     Case("norm_inf", lambda g, dt: call(_grads(g, dt, _SHAPES), 0.5, norm_type=float("inf")), points=2.0,
@@ -728,7 +750,7 @@ _CLIP_NORM_CASES = (
     Case("hidden_norm_3", lambda g, dt: call(_grads(g, dt, [(2, 3), (4,), (1, 1)], 2.0), 1.5, norm_type=3.0),
          hidden=True, description="norm_type 3"),
     Case("hidden_at_inf", _clip_at(float("inf")), hidden=True,
-         description="inf-norm exactly at max_norm"),
+         description="one tensor, inf-norm exactly at max_norm"),
     Case("hidden_single", lambda g, dt: call([randn(g, (6, 2), dt, scale=3.0)], 0.7), hidden=True,
          description="a single tensor"),
 )
@@ -745,6 +767,36 @@ _CLIP_VALUE_CASES = (
     Case("hidden_3d", lambda g, dt: call(_grads(g, dt, [(2, 2, 2), (3, 1)], 5.0), 2.5), hidden=True,
          description="3-D and column tensors, clip_value 2.5"),
 )
+
+
+def _adam_family_mistakes(prefix: str) -> tuple:
+    """The update mistakes Adam and AdamW share (same ids: the same mistake in either function)."""
+    v = {"adam": (_adam_no_bias_correction, _adam_t_from_zero, _adam_eps_inside_sqrt,
+                  _adam_returns_corrected_moments),
+         "adamw": (_adamw_no_bias_correction, _adamw_t_from_zero, _adamw_eps_inside_sqrt,
+                   _adamw_returns_corrected_moments)}[prefix]
+    return (
+        Mistake("adam_no_bias_correction",
+                "Your step uses m and v without bias correction. m and v start at 0, so early on they "
+                "are too small: divide by (1 - beta1**t) and (1 - beta2**t) before the update "
+                "(at t = 1 the corrected step is exactly lr * sign(g)).",
+                v[0], "Adam without bias correction"),
+        Mistake("adam_t_from_zero",
+                "Your bias correction uses t - 1 (a step counter that starts at 0): at t = 1 it divides "
+                "by 1 - beta**0 = 0. t is the number of *this* step and starts at 1: use beta1**t and "
+                "beta2**t.",
+                v[1], "bias correction with t starting at 0"),
+        Mistake("adam_eps_inside_sqrt",
+                "You put eps inside the square root, sqrt(v_hat + eps). Adam adds it outside: "
+                "m_hat / (sqrt(v_hat) + eps). It only matters when sqrt(v_hat) is comparable to eps "
+                "(small gradients), which is exactly where this case looks.",
+                v[2], "eps inside the square root"),
+        Mistake("adam_returns_corrected_moments",
+                "You return the bias-corrected m_hat and v_hat as the new state. The moving averages "
+                "m and v must stay uncorrected (the next step corrects them again with its own t); "
+                "return m and v, and use m_hat, v_hat only for the update.",
+                v[3], "corrected moments returned as state"),
+    )
 
 
 # --------------------------------------------------------------------------- the assignment
@@ -851,26 +903,7 @@ ASSIGNMENT = Assignment(
             cases=_adam_cases(adamw=False),
             oracle=_oracle_adam,
             mistakes=(
-                Mistake("adam_no_bias_correction",
-                        "Your step uses m and v without bias correction. m and v start at 0, so early on they "
-                        "are too small: divide by (1 - beta1**t) and (1 - beta2**t) before the update "
-                        "(at t = 1 the corrected step is exactly lr * sign(g)).",
-                        _adam_no_bias_correction, "Adam without bias correction"),
-                Mistake("adam_t_from_zero",
-                        "Your bias correction uses t - 1 (a step counter that starts at 0): at t = 1 it divides "
-                        "by 1 - beta**0 = 0. t is the number of *this* step and starts at 1: use beta1**t and "
-                        "beta2**t.",
-                        _adam_t_from_zero, "bias correction with t starting at 0"),
-                Mistake("adam_eps_inside_sqrt",
-                        "You put eps inside the square root, sqrt(v_hat + eps). Adam adds it outside: "
-                        "m_hat / (sqrt(v_hat) + eps). It only matters when sqrt(v_hat) is comparable to eps "
-                        "(small gradients), which is exactly where this case looks.",
-                        _adam_eps_inside_sqrt, "eps inside the square root"),
-                Mistake("adam_returns_corrected_moments",
-                        "You return the bias-corrected m_hat and v_hat as the new state. The moving averages "
-                        "m and v must stay uncorrected (the next step corrects them again with its own t); "
-                        "return m and v, and use m_hat, v_hat only for the update.",
-                        _adam_returns_corrected_moments, "corrected moments returned as state"),
+                *_adam_family_mistakes("adam"),
                 Mistake("adam_decay_decoupled",
                         "Your adam_step applies weight decay the AdamW way (param * (1 - lr * wd)). "
                         "torch.optim.Adam adds it to the gradient as an L2 term: g = grad + wd * param, and g "
@@ -883,6 +916,7 @@ ASSIGNMENT = Assignment(
             cases=_adam_cases(adamw=True),
             oracle=_oracle_adamw,
             mistakes=(
+                *_adam_family_mistakes("adamw"),
                 Mistake("adamw_l2_coupled",
                         "Your AdamW adds the decay to the gradient (g = grad + wd * param): that is Adam with L2, "
                         "and the decay gets rescaled by 1 / sqrt(v_hat). AdamW decouples it: "
