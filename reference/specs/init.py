@@ -269,7 +269,7 @@ _XAVIER_UNIFORM_CASES = (
                description="conv (64, 32, 3, 3), gain sqrt(2) (relu)"),
     _init_case("float64", "uniform", _XU, (160, 96), dtypes=_F64,
                description="dtype=torch.float64, (160, 96), gain 1"),
-    _init_case("hidden_conv1d_selu", "uniform", _XU, (48, 40, 11), hidden=True, gain=0.75,
+    _init_case("hidden_conv1d_selu", "uniform", _XU, (48, 40, 11), hidden=True, points=2.0, gain=0.75,
                description="conv1d (48, 40, 11), gain 3/4 (selu)"),
 )
 
@@ -279,7 +279,7 @@ _XAVIER_NORMAL_CASES = (
                description="conv (64, 32, 3, 3), gain 5/3 (tanh)"),
     _init_case("float64", "normal", _XN, (160, 96), dtypes=_F64, gain=math.sqrt(2.0),
                description="dtype=torch.float64, (160, 96), gain sqrt(2)"),
-    _init_case("hidden_conv1d_relu", "normal", _XN, (48, 40, 11), hidden=True, gain=math.sqrt(2.0),
+    _init_case("hidden_conv1d_relu", "normal", _XN, (48, 40, 11), hidden=True, points=2.0, gain=math.sqrt(2.0),
                description="conv1d (48, 40, 11), gain sqrt(2)"),
 )
 
@@ -294,8 +294,8 @@ _KAIMING_UNIFORM_CASES = (
     _init_case("leaky_0_2", "uniform", _KU, (160, 128), a=0.2, description="linear (160, 128), leaky_relu a=0.2"),
     _init_case("float64_selu", "uniform", _KU, (80, 240), dtypes=_F64, nonlinearity="selu",
                description="dtype=torch.float64, (80, 240), selu"),
-    _init_case("hidden_conv1d_sigmoid_fan_out", "uniform", _KU, (48, 40, 11), hidden=True, mode="fan_out",
-               nonlinearity="sigmoid", description="conv1d (48, 40, 11), fan_out, sigmoid"),
+    _init_case("hidden_conv1d_sigmoid_fan_out", "uniform", _KU, (48, 40, 11), hidden=True, points=2.0,
+               mode="fan_out", nonlinearity="sigmoid", description="conv1d (48, 40, 11), fan_out, sigmoid"),
 )
 
 _KAIMING_NORMAL_CASES = (
@@ -307,8 +307,8 @@ _KAIMING_NORMAL_CASES = (
                description="linear (96, 224), nonlinearity linear (gain 1), fan_in"),
     _init_case("float64_tanh", "normal", _KN, (160, 96), dtypes=_F64, mode="fan_out", nonlinearity="tanh",
                description="dtype=torch.float64, (160, 96), fan_out, tanh"),
-    _init_case("hidden_conv_leaky_fan_out", "normal", _KN, (32, 48, 3, 3), hidden=True, a=0.1, mode="fan_out",
-               description="conv (32, 48, 3, 3), leaky_relu a=0.1, fan_out"),
+    _init_case("hidden_conv_leaky_fan_out", "normal", _KN, (32, 48, 3, 3), hidden=True, points=2.0, a=0.1,
+               mode="fan_out", description="conv (32, 48, 3, 3), leaky_relu a=0.1, fan_out"),
 )
 
 # Every torch.nn module class (nn.Linear, nn.Conv2d, ... initialise themselves with torch.nn.init).

@@ -471,7 +471,7 @@ _SGD_CASES = (
                            "weight_decay 0.01"),
     Case("hidden_3d_decay", lambda g, dt: call(randn(g, (2, 3, 4), dt), randn(g, (2, 3, 4), dt), 0.01,
                                                weight_decay=5e-4),
-         hidden=True, description="3-D parameter, weight_decay 5e-4"),
+         hidden=True, points=2.0, description="3-D parameter, weight_decay 5e-4"),
     _traj_case("hidden_traj_quadratic_decay", QUAD, _QUAD_START, param_out=None, hidden=True, lr=0.01,
                weight_decay=0.5, description="200 steps on the quadratic with weight_decay 0.5"),
 )
@@ -504,7 +504,7 @@ _MOMENTUM_CASES = (
     Case("hidden_carried_decay", lambda g, dt: call(randn(g, (2, 3, 2), dt), randn(g, (2, 3, 2), dt),
                                                     randn(g, (2, 3, 2), dt), 0.02, momentum=0.95,
                                                     weight_decay=1e-3),
-         hidden=True, description="3-D, momentum 0.95, weight decay"),
+         hidden=True, points=2.0, description="3-D, momentum 0.95, weight decay"),
     _traj_case("hidden_traj_rosenbrock_nesterov", ROSEN, _ROSEN_START, carry={"velocity": 1}, state=("velocity",),
                hidden=True, lr=2e-4, momentum=0.9, nesterov=True, weight_decay=0.01,
                description="Rosenbrock, Nesterov, weight decay 0.01"),
@@ -534,7 +534,7 @@ _ADAGRAD_CASES = (
                description="200 steps on the quadratic scaled by 1e-4 with eps 1e-3 (eps comparable to sqrt(sum))"),
     Case("hidden_carried_3d", lambda g, dt: call(randn(g, (2, 2, 3), dt), randn(g, (2, 2, 3), dt),
                                                  _pos(g, (2, 2, 3), dt), lr=0.02, eps=1e-6),
-         hidden=True, description="3-D, eps 1e-6"),
+         hidden=True, points=2.0, description="3-D, eps 1e-6"),
     _traj_case("hidden_traj_rosenbrock", ROSEN, _ROSEN_START, carry={"sum_sq": 1}, state=("sum_sq",), hidden=True,
                lr=0.05, eps=1e-8, description="Rosenbrock, lr 0.05"),
 )
@@ -561,7 +561,7 @@ _RMSPROP_CASES = (
                description="200 steps on the quadratic scaled by 1e-4 with eps 1e-3 (eps comparable to sqrt(a))"),
     Case("hidden_zero_grads", lambda g, dt: call(randn(g, (2, 5), dt), _with_zeros(g, randn(g, (2, 5), dt), 0.4),
                                                  _pos(g, (2, 5), dt), lr=0.02, alpha=0.95),
-         hidden=True, description="gradient entries exactly 0, alpha 0.95"),
+         hidden=True, points=2.0, description="gradient entries exactly 0, alpha 0.95"),
     _traj_case("hidden_traj_quadratic", QUAD, _QUAD_START, carry={"square_avg": 1}, state=("square_avg",),
                hidden=True, lr=0.005, alpha=0.99, description="the quadratic, lr 5e-3, alpha 0.99"),
 )
@@ -622,7 +622,7 @@ def _adam_cases(*, adamw: bool):
                    description="200 steps on the quadratic scaled by 1e-4, beta2 0.9, eps 1e-4 "
                                "(eps comparable to sqrt(v_hat))"),
         Case("hidden_carried_3d", _adam_plain((2, 3, 2), t=12, lr=0.02, beta1=0.8, beta2=0.99,
-                                              weight_decay=0.05), hidden=True,
+                                              weight_decay=0.05), hidden=True, points=2.0,
              description="3-D, t = 12, betas (0.8, 0.99), weight decay 0.05"),
         _traj_case("hidden_traj_rosenbrock", ROSEN, _ROSEN_START, carry={"m": 1, "v": 2}, step="t",
                    state=("m", "v"), t=1, hidden=True, lr=0.02, beta1=0.8, weight_decay=0.05,
@@ -651,7 +651,7 @@ _EWMA_CASES = (
     Case("three_d", lambda g, dt: call(randn(g, (10, 2, 3), dt), 0.5), description="(T, 2, 3), beta 0.5"),
     Case("hidden_beta_near_1_2d", lambda g, dt: call(randn(g, (400, 3), dt, scale=10.0, shift=100.0), 0.9995),
          hidden=True, tolerance=_F32_BETA_NEAR_1, points=2.0, description="(400, 3), beta 0.9995"),
-    Case("hidden_single_step", lambda g, dt: call(randn(g, (1, 5), dt), 0.9), hidden=True,
+    Case("hidden_single_step", lambda g, dt: call(randn(g, (1, 5), dt), 0.9), hidden=True, points=2.0,
          description="T = 1: the corrected value is x_1 itself"),
 )
 
@@ -664,13 +664,15 @@ _STEP_LR_CASES = (
          description="epoch 95, step_size 30, gamma 0.5 (three decays)"),
     Case("hidden_step_1", lambda g, dt: call(0.01, 7, 1, 0.9), dtypes=_F64, hidden=True,
          description="step_size 1, gamma 0.9 (positional)"),
+    Case("hidden_far", lambda g, dt: call(1.0, 250, 40, gamma=0.5), dtypes=_F64, hidden=True,
+         description="epoch 250, step_size 40 (six decays)"),
 )
 
 _EXP_LR_CASES = (
     Case("epoch_0", lambda g, dt: call(0.1, 0, 0.9), dtypes=_F64, description="epoch 0: base_lr"),
     Case("epoch_1", lambda g, dt: call(0.1, 1, 0.9), dtypes=_F64, points=2.0, description="epoch 1: one decay"),
     Case("epoch_50", lambda g, dt: call(0.2, 50, 0.95), dtypes=_F64, description="epoch 50, gamma 0.95"),
-    Case("hidden_epoch_17", lambda g, dt: call(3e-4, 17, 0.8), dtypes=_F64, hidden=True,
+    Case("hidden_epoch_17", lambda g, dt: call(3e-4, 17, 0.8), dtypes=_F64, hidden=True, points=2.0,
          description="epoch 17, gamma 0.8"),
 )
 
@@ -684,6 +686,8 @@ _COSINE_CASES = (
     Case("near_end", lambda g, dt: call(1.0, 9, 10), dtypes=_F64, description="epoch 9 of T_max 10"),
     Case("hidden_eta_min_positional", lambda g, dt: call(0.3, 7, 20, 0.01), dtypes=_F64, hidden=True,
          description="eta_min passed positionally"),
+    Case("hidden_at_t_max", lambda g, dt: call(0.02, 30, 30), dtypes=_F64, hidden=True,
+         description="epoch = T_max = 30, eta_min 0: exactly 0"),
 )
 
 _INV_TIME_CASES = (
@@ -695,7 +699,7 @@ _INV_TIME_CASES = (
     Case("interval_at", lambda g, dt: call(0.2, 30, 0.1, 10), dtypes=_F64,
          description="epoch 30 = 3 intervals (positional)"),
     Case("hidden_interval_before", lambda g, dt: call(0.05, 9, 2.0, time_interval=10), dtypes=_F64, hidden=True,
-         description="epoch 9 of interval 10: no decay yet"),
+         points=2.0, description="epoch 9 of interval 10: no decay yet"),
 )
 
 
@@ -751,7 +755,7 @@ _CLIP_NORM_CASES = (
          hidden=True, description="norm_type 3"),
     Case("hidden_at_inf", _clip_at(float("inf")), hidden=True,
          description="one tensor, inf-norm exactly at max_norm"),
-    Case("hidden_single", lambda g, dt: call([randn(g, (6, 2), dt, scale=3.0)], 0.7), hidden=True,
+    Case("hidden_single", lambda g, dt: call([randn(g, (6, 2), dt, scale=3.0)], 0.7), hidden=True, points=2.0,
          description="a single tensor"),
 )
 
@@ -764,7 +768,7 @@ _CLIP_VALUE_CASES = (
          description="entries of ~1e4, clip_value 100"),
     Case("exact_edges", lambda g, dt: call([_tensor([-2.0, -0.5, 0.0, 0.5, 2.0, -0.0], dt)], 0.5),
          description="entries exactly at +-clip_value and zeros"),
-    Case("hidden_3d", lambda g, dt: call(_grads(g, dt, [(2, 2, 2), (3, 1)], 5.0), 2.5), hidden=True,
+    Case("hidden_3d", lambda g, dt: call(_grads(g, dt, [(2, 2, 2), (3, 1)], 5.0), 2.5), hidden=True, points=2.0,
          description="3-D and column tensors, clip_value 2.5"),
 )
 
