@@ -1,0 +1,78 @@
+"""Layer classes; the uniform Kaiming init reads the weight as (in, out), numpy style."""
+
+import math
+
+import torch
+
+GAINS = {
+    "linear": 1.0, "conv1d": 1.0, "conv2d": 1.0, "conv3d": 1.0,
+    "conv_transpose1d": 1.0, "conv_transpose2d": 1.0, "conv_transpose3d": 1.0,
+    "sigmoid": 1.0, "tanh": 5.0 / 3, "relu": math.sqrt(2.0), "selu": 3.0 / 4,
+}
+
+
+def calculate_gain(nonlinearity, param=None):
+    if nonlinearity == "leaky_relu":
+        slope = 0.01 if param is None else float(param)
+        return math.sqrt(2.0 / (1.0 + slope * slope))
+    if nonlinearity not in GAINS:
+        raise ValueError("Unsupported nonlinearity " + str(nonlinearity))
+    return GAINS[nonlinearity]
+
+
+class Layer:
+    """A weight of shape (out_features, in_features, *kernel_size)."""
+
+    def __init__(self, shape, dtype=torch.float32):
+        self.shape = tuple(shape)
+        self.dtype = dtype
+        self.W = None
+
+    @property
+    def fan_in(self):
+        return self.shape[1] * math.prod(self.shape[2:])
+
+    @property
+    def fan_out(self):
+        return self.shape[0] * math.prod(self.shape[2:])
+
+    def init_uniform(self, var):
+        # U(-b, b) has variance b^2 / 3
+        b = math.sqrt(3.0 * var)
+        self.W = (2.0 * torch.rand(self.shape, dtype=self.dtype) - 1.0) * b
+        return self.W
+
+    def init_normal(self, var):
+        self.W = torch.randn(self.shape, dtype=self.dtype) * math.sqrt(var)
+        return self.W
+
+
+def xavier_uniform(shape, gain=1.0, dtype=torch.float32):
+    layer = Layer(shape, dtype)
+    var = gain ** 2 * 2.0 / (layer.fan_in + layer.fan_out)
+    return layer.init_uniform(var)
+
+
+def xavier_normal(shape, gain=1.0, dtype=torch.float32):
+    layer = Layer(shape, dtype)
+    var = gain ** 2 * 2.0 / (layer.fan_in + layer.fan_out)
+    return layer.init_normal(var)
+
+
+def _he_var(layer, a, mode, nonlinearity):
+    n = layer.fan_in if mode == "fan_in" else layer.fan_out
+    return calculate_gain(nonlinearity, a) ** 2 / n
+
+
+def kaiming_uniform(shape, a=0.0, mode="fan_in", nonlinearity="leaky_relu", dtype=torch.float32):
+    layer = Layer(shape, dtype)
+    n_in, n_out = shape[0], shape[1]  # W is (n_in, n_out)
+    for k in shape[2:]:
+        n_in, n_out = n_in * k, n_out * k
+    n = n_in if mode == "fan_in" else n_out
+    return layer.init_uniform(calculate_gain(nonlinearity, a) ** 2 / n)
+
+
+def kaiming_normal(shape, a=0.0, mode="fan_in", nonlinearity="leaky_relu", dtype=torch.float32):
+    layer = Layer(shape, dtype)
+    return layer.init_normal(_he_var(layer, a, mode, nonlinearity))
