@@ -19,11 +19,36 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["SourceModule", "Submission", "SubmissionError", "load_submission", "read_source", "notebook_source"]
+__all__ = ["Cell", "SourceModule", "Submission", "SubmissionError", "load_submission", "read_source", "notebook_source"]
 
 
 class SubmissionError(ValueError):
     """A submission cannot be read (missing, not UTF-8, binary, invalid notebook)."""
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One unit the sandbox executes in order, in the module's namespace.
+
+    A ``.py`` file is one cell (``number=0``); a notebook has one per code
+    cell, already translated to Python (magics and shell lines made
+    harmless). A cell that raises is reported with its number and does not
+    stop the cells after it, as in Jupyter.
+
+    Attributes:
+        number: the notebook's cell number (1-based, counting every cell), 0 for a ``.py`` file.
+        source: the Python source to run.
+        filename: the name its code is compiled under (tracebacks show it).
+        first_line: the line of the joined :attr:`SourceModule.source` where this cell starts (1-based).
+        writefile: for a ``%%writefile NAME`` cell: NAME (the source is then the file's
+            content, written into the sandbox's working folder instead of being run).
+    """
+
+    number: int
+    source: str
+    filename: str
+    first_line: int = 1
+    writefile: str | None = None
 
 
 @dataclass(frozen=True)
@@ -36,7 +61,10 @@ class SourceModule:
         source: the Python source (for notebooks: the joined code cells).
         names: top-level names the module binds (functions, assignments, imports).
         syntax_error: a readable syntax error, or None.
-        notes: what the loader changed or skipped (magics...).
+        notes: what the loader changed or skipped (magics...), shown in every report.
+        cells: what the sandbox runs, in order (empty: :attr:`source` as one cell).
+        notebook: the module is a Jupyter notebook (the sandbox installs IPython's
+            ``display``/``get_ipython`` helpers).
     """
 
     name: str
@@ -45,6 +73,21 @@ class SourceModule:
     names: frozenset[str] = frozenset()
     syntax_error: str | None = None
     notes: tuple[str, ...] = ()
+    cells: tuple[Cell, ...] = ()
+    notebook: bool = False
+
+    def run_cells(self) -> tuple[Cell, ...]:
+        """The cells to execute (a ``.py`` file: its whole source as one cell)."""
+        return self.cells or (Cell(number=0, source=self.source, filename=self.filename),)
+
+    def where(self, line: int | None) -> str:
+        """A line of :attr:`source` as the student sees it: ``"line 12"``, or ``"cell 4, line 3"`` in a notebook."""
+        if not line:
+            return "an unknown line"
+        for c in reversed(self.cells):
+            if c.number and line >= c.first_line:
+                return f"cell {c.number}, line {line - c.first_line + 1}"
+        return f"line {line}"
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ import os
 import resource
 import sys
 
-__all__ = ["install", "set_limits", "landlock", "landlock_abi", "seccomp", "violations", "SandboxViolation"]
+__all__ = ["install", "seal", "set_limits", "landlock", "landlock_abi", "seccomp", "violations", "SandboxViolation"]
 
 violations: list[str] = []
 
@@ -394,3 +394,13 @@ def install(*, tmpdir: str, read_roots: tuple[str, ...], deny_roots: tuple[str, 
         seccomp()
     sys.addaudithook(hook)
     return abi
+
+
+def seal(*, student_files: tuple[str, ...] = ()) -> None:
+    """Last step before the student's code runs (after the grader's own imports and set-up).
+
+    Called by the child once, after :func:`install`, right before it executes
+    the submission's cells. ``student_files`` are the file names the
+    student's code is compiled under. Hook for protections that would get in
+    the grader's own way if installed earlier.
+    """
