@@ -10,7 +10,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from grader.sandbox.inside.guard import Guard
+from grader.sandbox.inside.guard import TAMPER, Guard
 from grader.sandbox.worker import library_dirs
 
 BANNED = ("torch.softmax", "torch.Tensor.softmax", "torch.special.softmax", "torch.nn.functional", "torch.sigmoid",
@@ -60,11 +60,12 @@ def test_op_level_route_is_recorded_by_the_dispatch_mode(fn, op):
     assert (op, "op") in _run(fn)
 
 
-def test_c_to_c_routes_need_the_op_layer():
-    """partial/map call torch.softmax from C: the profiler cannot see it, the op layer must."""
+def test_c_to_c_routes_are_seen_by_the_function_mode_and_the_op_layer():
+    """partial/map call torch.softmax from C: the profiler cannot see it; the torch function mode
+    (by name) and the dispatch mode (by operator) must."""
     route = lambda: functools.partial(torch.softmax, dim=-1)(X)  # noqa: E731
-    assert _run(route, ops=()) == []
-    assert _run(route) == [("aten::_softmax", "op")]
+    assert _run(route, ops=()) == [("torch.softmax", "call")]
+    assert sorted(_run(route)) == [("aten::_softmax", "op"), ("torch.softmax", "call")]
 
 
 def test_hit_line_points_at_the_callers_line():
@@ -124,7 +125,7 @@ def test_removing_the_profiler_is_reported_as_tampering():
         torch.softmax(X, -1)
 
     hits = _run(attack, ops=())
-    assert ("<the grader's banned-call guard was removed>", "tamper") in hits
+    assert (f"{TAMPER}: the profiler was removed or replaced", "tamper") in hits
     assert sys.getprofile() is None  # the guard cleaned up after itself
 
 

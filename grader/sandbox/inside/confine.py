@@ -288,6 +288,21 @@ def seccomp() -> bool:
         return False
 
 
+def _register_at_fork_noop(*, before=None, after_in_child=None, after_in_parent=None) -> None:
+    """``os.register_at_fork`` inside the sandbox: accepted and ignored (no fork can happen)."""
+    for f in (before, after_in_child, after_in_parent):
+        if f is not None and not callable(f):
+            raise TypeError("register_at_fork: arguments must be callable")
+    if before is None and after_in_child is None and after_in_parent is None:
+        raise TypeError("At least one argument is required.")
+
+
+def _own_module(top: str, own_dirs: tuple[str, ...]) -> bool:
+    """Whether module ``top`` would be found in one of the submission's own folders."""
+    return any(os.path.isfile(os.path.join(d, top + ".py")) or os.path.isfile(os.path.join(d, top, "__init__.py"))
+               for d in own_dirs)
+
+
 def _blocked(what: str):
     def stub(*args, **kwargs):
         msg = f"grade sandbox: not allowed to {what}"
@@ -314,6 +329,9 @@ def install(*, tmpdir: str, read_roots: tuple[str, ...], deny_roots: tuple[str, 
         The Landlock ABI in force (0: audit hook only).
     """
     tmp = os.path.realpath(tmpdir)
+    py_roots = tuple(os.path.realpath(p) for p in {sys.prefix, sys.base_prefix, sys.exec_prefix})
+    own_dirs = tuple(r for r in (os.path.realpath(r) for r in read_roots if os.path.isdir(r))
+                     if not _under(r, py_roots))  # the submission's folder, not the Python installation
     reads = tuple(os.path.realpath(r) for r in read_roots) + (tmp, "/dev", "/proc/self", "/sys", "/etc",
                                                               "/usr/share/zoneinfo")
     denies = tuple(os.path.realpath(d) for d in deny_roots if d)
@@ -367,8 +385,11 @@ def install(*, tmpdir: str, read_roots: tuple[str, ...], deny_roots: tuple[str, 
         if event == "import":
             name = args[0] if args else ""
             if isinstance(name, str) and any(name == b or name.startswith(b + ".") for b in _BLOCKED_IMPORTS):
-                if name.split(".")[0] in ("sklearn", "torchmetrics"):
+                top = name.split(".")[0]
+                if top in ("sklearn", "torchmetrics"):
                     return  # banned per assignment, reported by the guard, not a sandbox matter
+                if _own_module(top, own_dirs):
+                    return  # the submission's own helper (a `reference.py` beside the notebook)
                 refuse(f"import {name}")
 
     # Replace fork primitives that do not raise audit events of their own.
@@ -380,9 +401,14 @@ def install(*, tmpdir: str, read_roots: tuple[str, ...], deny_roots: tuple[str, 
         pass
     for name in ("fork", "forkpty", "posix_spawn", "posix_spawnp", "system", "execv", "execve", "execl",
                  "execlp", "execvp", "execvpe", "spawnv", "spawnve", "spawnl", "spawnle", "kill", "killpg",
-                 "setsid", "setpgid", "setuid", "setgid", "nice", "sched_setaffinity", "register_at_fork"):
+                 "setsid", "setpgid", "setuid", "setgid", "nice", "sched_setaffinity"):
         if hasattr(os, name):
             setattr(os, name, _blocked(f"call os.{name}"))
+    # Libraries register fork handlers at import (logging, random, concurrent.futures, matplotlib's
+    # font cache, tqdm): with forking refused the handlers can never run, so registering one is a
+    # harmless no-op, not an error.
+    if hasattr(os, "register_at_fork"):
+        os.register_at_fork = _register_at_fork_noop
     abi = 0
     if use_landlock:
         sys_roots = ("/usr", "/lib", "/lib64", "/bin", "/etc", "/proc", "/sys", "/dev")
@@ -393,14 +419,346 @@ def install(*, tmpdir: str, read_roots: tuple[str, ...], deny_roots: tuple[str, 
             abi = landlock(read=kernel_reads, write=(tmp,), devices_rw=allow_cuda)
         seccomp()
     sys.addaudithook(hook)
+    global _installed
+    _installed = True
     return abi
 
 
-def seal(*, student_files: tuple[str, ...] = ()) -> None:
+#: Exit status of a child whose grader code was modified by the student's code (the result
+#: channel can no longer be trusted, so nothing more is sent).  The parent reports it as
+#: "banned: the grader's guard was modified" for instructor review.
+TAMPER_EXIT = 86
+
+_sealed: dict = {}
+_installed = False
+_LEDGER_EVENTS = frozenset({"grade.hit", "grade.tamper", "grade.guard", "sys.setprofile", "sys.settrace", "compile",
+                            "code.__new__", "marshal.loads", "object.__setattr__"})
+
+
+def _none(*args, **kwargs) -> None:
+    return None
+
+
+def _library_dirs() -> tuple[str, ...]:
+    """Installed-package folders (every site-packages and the folders torch and numpy come from)."""
+    import site
+    import sysconfig
+
+    out = []
+    try:
+        out.extend(site.getsitepackages())
+    except Exception:  # pragma: no cover
+        pass
+    for key in ("purelib", "platlib"):
+        p = sysconfig.get_paths().get(key)
+        if p:
+            out.append(p)
+    for mod in ("torch", "numpy"):
+        m = sys.modules.get(mod)
+        if m is not None and getattr(m, "__file__", None):
+            out.append(os.path.dirname(os.path.dirname(m.__file__)))
+    return tuple(dict.fromkeys(os.path.join(os.path.realpath(p), "") for p in out if p))
+
+
+def seccomp_no_threads() -> bool:
+    """Add a seccomp filter under which ``clone`` (so every new thread) fails with EPERM.
+
+    Returns False (nothing installed) on machines other than x86-64 or without seccomp.
+    """
+    import ctypes
+    import platform
+
+    if platform.machine() != "x86_64":
+        return False
+    LD, JEQ, RET = 0x20, 0x15, 0x06
+    n = _X86_64
+    prog = [(LD, 0, 0, 4), (JEQ, 1, 0, _AUDIT_ARCH_X86_64), (RET, 0, 0, _RET_ALLOW), (LD, 0, 0, 0),
+            (JEQ, 0, 1, n["clone"]), (RET, 0, 0, _RET_ERRNO | _EPERM),
+            (JEQ, 0, 1, n["clone3"]), (RET, 0, 0, _RET_ERRNO | _ENOSYS),
+            (RET, 0, 0, _RET_ALLOW)]
+
+    class Filter(ctypes.Structure):
+        _fields_ = [("code", ctypes.c_uint16), ("jt", ctypes.c_uint8), ("jf", ctypes.c_uint8),
+                    ("k", ctypes.c_uint32)]
+
+    class Prog(ctypes.Structure):
+        _fields_ = [("len", ctypes.c_uint16), ("filter", ctypes.POINTER(Filter))]
+
+    arr = (Filter * len(prog))(*[Filter(*ins) for ins in prog])
+    fprog = Prog(len(prog), ctypes.cast(arr, ctypes.POINTER(Filter)))
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
+            return False
+        return libc.prctl(22, 2, ctypes.byref(fprog), 0, 0) == 0
+    except Exception:
+        return False
+
+
+def seal(*, student_files: tuple[str, ...] = (), library_dirs: tuple[str, ...] | None = None,
+         threads: bool = False) -> bool:
     """Last step before the student's code runs (after the grader's own imports and set-up).
 
     Called by the child once, after :func:`install`, right before it executes
-    the submission's cells. ``student_files`` are the file names the
-    student's code is compiled under. Hook for protections that would get in
-    the grader's own way if installed earlier.
+    the submission's cells (:class:`~grader.sandbox.inside.guard.Guard` also
+    calls it on its first use in a confined process, so the protections hold
+    from the first case on even where the child does not).  Installs what
+    would get in the grader's own way earlier:
+
+    * no new threads: ``_thread.start_new_thread`` refuses (a violation), and
+      on x86-64 a second seccomp filter makes ``clone`` fail, so native code
+      cannot start one either (skipped when CUDA is initialised, whose driver
+      starts threads of its own).  ``torch.set_num_threads`` and
+      ``torch.set_num_interop_threads`` become no-ops (the grader runs torch
+      on one thread). The child must start any thread it needs *before* this.
+    * ``breakpoint()`` is a no-op (no debugger in a graded run);
+    * the *ledger*, a second audit hook whose state no Python code can reach:
+      it refuses ``sys.setprofile``/``sys.settrace`` except from the guard's
+      own ``__enter__``/``__exit__`` (called by the child's frame), refuses
+      to compile or build code under an installed package's file name
+      (``compile``, ``code.replace``, ``marshal.loads`` of bytes that are not
+      that package's own ``.pyc``), refuses to replace the code or defaults
+      of the grader's functions, keeps the guard's hits where the student's
+      code cannot erase them, and checks that the grader's modules and
+      classes (and the standard-library functions they use) are the objects
+      they were at sealing time;
+    * ``sys.getprofile``/``sys.gettrace`` no longer hand out the guard's hooks.
+
+    A detected modification of the grader's code ends the process at once
+    with status :data:`TAMPER_EXIT` (its result channel can no longer be
+    trusted); other tampering becomes a ``tamper`` hit of the guard.
+
+    Args:
+        student_files: the file names the student's code is compiled under.
+        library_dirs: installed-package folders (default: every site-packages).
+        threads: keep allowing new threads (for runs that need them).
+
+    Returns:
+        True when the ledger was installed now, False when already sealed.
     """
+    if _sealed:
+        return False
+    import _imp
+
+    lib = tuple(os.path.join(os.path.realpath(d), "") for d in (library_dirs or ())) or _library_dirs()
+    stdlib = os.path.dirname(os.__file__)
+    trusted = lib + tuple(os.path.join(p, "") for p in dict.fromkeys((stdlib, os.path.realpath(stdlib)))) + (
+        "<frozen ",)
+    grader_dir = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__)))), "")
+    from grader.sandbox.inside import guard as guard_mod
+
+    real_exit = os._exit
+    real_write = os.write
+    real_getframe = sys._getframe
+    real_fix = _imp._fix_co_filename
+    import importlib._bootstrap_external as _ext
+
+    compile_bytecode_code = _ext._compile_bytecode.__code__
+    enter_code = guard_mod.Guard.__enter__.__code__
+    exit_code = guard_mod.Guard.__exit__.__code__
+    st = {"armed": False, "entry": None, "hits": [], "seen": set(), "tamper": [], "allow": None, "busy": False,
+          "viol": []}
+
+    def is_lib(filename) -> bool:
+        """Installed packages and the standard library: code the guard trusts by its file name."""
+        return isinstance(filename, str) and filename.startswith(trusted) and not filename.startswith(grader_dir)
+
+    def is_grader(filename) -> bool:
+        return isinstance(filename, str) and filename.startswith(grader_dir)
+
+    def die(what: str) -> None:
+        try:
+            real_write(2, f"\ngrade: the grader's guard was modified ({what}); the case is reported for "
+                          f"instructor review.\n".encode())
+        finally:
+            real_exit(TAMPER_EXIT)
+
+    def note(what: str) -> None:
+        if st["armed"] and what not in st["tamper"]:
+            st["tamper"].append(what)
+
+    def refuse(what: str):
+        msg = f"grade sandbox: not allowed to {what}"
+        violations.append(msg)
+        st["viol"].append(msg)
+        raise SandboxViolation(msg)
+
+    # -- the integrity snapshot: grader modules and classes, stdlib functions they use --------------
+    def _callable_items(d: dict):
+        return {k: v for k, v in d.items() if callable(v) or isinstance(v, type(os))}
+
+    skip_sys = {"displayhook", "excepthook", "breakpointhook", "unraisablehook", "getprofile", "gettrace",
+                "stdout", "stderr", "stdin"}
+    snapshot: list[tuple[str, dict, dict]] = []
+    stdlib_mods = {}
+    for name, m in list(sys.modules.items()):
+        if not (name == "grader" or name.startswith("grader.")) or m is None:
+            continue
+        d = vars(m)
+        snapshot.append((name, d, _callable_items(d)))
+        for k, v in list(d.items()):
+            if isinstance(v, type) and getattr(v, "__module__", None) == name:
+                snapshot.append((f"{name}.{k}", v.__dict__, dict(v.__dict__)))
+            elif isinstance(v, type(os)):
+                if v.__name__.split(".")[0] in ("os", "posix", "sys", "struct", "json", "io", "time", "marshal",
+                                                 "linecache", "traceback", "types", "select", "signal", "errno"):
+                    stdlib_mods[v.__name__] = v
+    for name, m in stdlib_mods.items():
+        d = vars(m)
+        items = _callable_items(d)
+        if name == "sys":
+            items = {k: v for k, v in items.items() if k not in skip_sys}
+        snapshot.append((name, d, items))
+    defaults = []
+    for _, d, items in snapshot:
+        for v in items.values():
+            if isinstance(v, type(seal)) and is_grader(v.__code__.co_filename):
+                defaults.append((v, v.__code__, v.__defaults__, dict(v.__kwdefaults__ or {})))
+
+    def check() -> None:
+        for name, d, items in snapshot:
+            for k, v in items.items():
+                if d.get(k, None) is not v:
+                    die(f"{name}.{k} was replaced")
+        for f, code, dflt, kw in defaults:
+            if f.__code__ is not code or f.__defaults__ is not dflt or (f.__kwdefaults__ or {}) != kw:
+                die(f"{f.__qualname__} was changed")
+        missing = [v for v in st["viol"] if v not in violations]
+        if missing:
+            die("the sandbox's record of refused actions was edited")
+
+    # -- the ledger ---------------------------------------------------------------------------------
+    def ledger(event: str, args: tuple) -> None:
+        if event not in _LEDGER_EVENTS:
+            return
+        if event.startswith("grade."):
+            if event == "grade.hit" and st["armed"] and len(args) == 4:
+                key = (args[0], args[1], args[3])
+                if key not in st["seen"]:
+                    st["seen"].add(key)
+                    st["hits"].append(args)
+            elif event == "grade.tamper" and args:
+                note(str(args[0]))
+            elif event == "grade.guard" and args:
+                caller = real_getframe(1)
+                if args[0] == "check":
+                    check()
+                    return
+                if args[0] == "enter":
+                    if caller.f_code is not enter_code:
+                        refuse("arm the grader's guard")
+                    if st["armed"]:
+                        note("the guard was entered twice")
+                        refuse("enter the grader's guard twice")
+                    check()
+                    st.update(armed=True, entry=caller.f_back, hits=[], seen=set(), tamper=[], allow="enter")
+                elif args[0] == "entered":
+                    if caller.f_code is enter_code:
+                        st["allow"] = None
+                elif args[0] == "exit" and len(args) == 2 and isinstance(args[1], list):
+                    if caller.f_code is not exit_code or not st["armed"] or caller.f_back is not st["entry"]:
+                        note("your code switched the guard off")
+                        refuse("switch off the grader's guard")
+                    check()
+                    args[1].extend(("hit",) + tuple(h) for h in st["hits"])
+                    args[1].extend(("tamper", t) for t in st["tamper"])
+                    st.update(armed=False, entry=None, allow="exit")
+                elif args[0] == "exited":
+                    if caller.f_code is exit_code:
+                        st["allow"] = None
+            return
+        if event in ("sys.setprofile", "sys.settrace"):
+            code = real_getframe(1).f_code
+            if (st["allow"] == "enter" and code is enter_code) or (st["allow"] == "exit" and code is exit_code):
+                return
+            note(f"your code called {event}")
+            refuse(f"call {event} (it would switch off the grader's guard)")
+        if event == "compile" and len(args) >= 2:
+            fn = args[1]
+            if isinstance(fn, bytes):
+                fn = os.fsdecode(fn)
+            if is_lib(fn) and not is_lib(real_getframe(1).f_code.co_filename):
+                src = args[0]
+                try:
+                    with open(fn, "rb") as f:
+                        disk = f.read()
+                except OSError:
+                    disk = None
+                same = disk is not None and (src == disk or (isinstance(src, str) and src.encode() == disk))
+                if not same:
+                    note("code compiled under an installed package's file name")
+                    refuse(f"compile code under an installed package's file name ({fn})")
+            return
+        if event == "code.__new__" and len(args) >= 2:
+            if is_lib(args[1]) and not is_lib(real_getframe(1).f_code.co_filename):
+                note("a code object made under an installed package's file name")
+                refuse(f"create a code object under an installed package's file name ({args[1]})")
+            return
+        if event == "marshal.loads" and args:
+            try:
+                raw = bytes(args[0])
+            except Exception:
+                return
+            if not any(d.encode() in raw for d in trusted):
+                return
+            # Code under an installed package's file name: only that package's own .pyc, loaded by the
+            # import system (the real importlib function, reading a .pyc inside the package folders).
+            frame = real_getframe(1)
+            ok = False
+            if frame.f_code is compile_bytecode_code:
+                pyc = frame.f_locals.get("bytecode_path")
+                if isinstance(pyc, str) and is_lib(os.path.realpath(pyc)):
+                    try:
+                        with open(pyc, "rb") as f:
+                            ok = f.read()[16:] == raw
+                    except OSError:
+                        ok = False
+            if not ok:
+                note("code loaded under an installed package's file name")
+                refuse("load code under an installed package's file name")
+            return
+        if event == "object.__setattr__" and len(args) >= 2 and args[1] in ("__code__", "__defaults__",
+                                                                            "__kwdefaults__", "__globals__"):
+            f = args[0]
+            code = getattr(f, "__code__", None) if isinstance(f, type(seal)) else None
+            if code is not None and is_grader(code.co_filename):
+                note(f"your code changed {getattr(f, '__qualname__', '?')}.{args[1]}")
+                refuse(f"change the grader's function {getattr(f, '__qualname__', '?')}")
+
+    def fix_co_filename(code, path):
+        """``_imp._fix_co_filename`` that never turns the student's code into an installed package's."""
+        if is_lib(path) and not is_lib(code.co_filename):
+            return None  # keep the code's own file name
+        return real_fix(code, path)
+
+    def no_threads(*args, **kwargs):
+        refuse("start a thread (the grader runs your code on one thread)")
+
+    def no_op(*args, **kwargs):
+        return None
+
+    sys.addaudithook(ledger)
+    _sealed["ledger"] = True
+    _sealed["check"] = check
+    _imp._fix_co_filename = fix_co_filename
+    sys.getprofile = sys.gettrace = _none  # the guard keeps the real ones (guard._getprofile)
+    sys.breakpointhook = no_op
+    if not threads:
+        import _thread
+        import threading
+
+        _thread.start_new_thread = _thread.start_new = threading._start_new_thread = no_threads
+        torch = sys.modules.get("torch")
+        if torch is not None:
+            for name in ("set_num_threads", "set_num_interop_threads"):
+                for owner in (torch, torch._C):
+                    if hasattr(owner, name):
+                        setattr(owner, name, no_op)
+        cuda = torch is not None and getattr(torch, "cuda", None) is not None and torch.cuda.is_initialized()
+        if not cuda:
+            _sealed["seccomp_threads"] = seccomp_no_threads()
+    for name, d, items in snapshot:  # adopt the changes made just above
+        for k in list(items):
+            if d.get(k) is not items[k]:
+                items[k] = d.get(k)
+    return True
