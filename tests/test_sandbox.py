@@ -181,9 +181,11 @@ def test_fork_children_is_refused(worker):
     assert not [c for c in _cmdlines() if "sleep 60" in c]
 
 
-def test_lingering_thread_dies_with_its_process(worker):
+def test_new_threads_are_refused_and_nothing_lingers(worker):
+    """A thread would run beyond the guard's watch (issue 9): the sandbox refuses to start one."""
     softmax, _, _ = _grade(worker, "lingering_thread.py", case_seconds=2.0)
-    assert softmax[0].status == "passed"
+    assert softmax[0].status == "error"
+    assert "not allowed to start a thread" in softmax[0].message
 
 
 def test_exit_at_import_costs_only_that_module(worker):

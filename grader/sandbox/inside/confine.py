@@ -343,7 +343,11 @@ def install(*, tmpdir: str, read_roots: tuple[str, ...], deny_roots: tuple[str, 
         violations.append(msg)
         raise SandboxViolation(msg)
 
+    gate = [False]
+
     def hook(event: str, args: tuple) -> None:
+        if gate[0]:
+            return  # one of the grader's own sealing steps below (seal() discards them before student code)
         if event == "open":
             path = _norm(args[0])
             if path is None:
@@ -418,7 +422,24 @@ def install(*, tmpdir: str, read_roots: tuple[str, ...], deny_roots: tuple[str, 
         if not any(_under(d, kernel_reads) for d in denies):
             abi = landlock(read=kernel_reads, write=(tmp,), devices_rw=allow_cuda)
         seccomp()
+    thread_filter = _thread_filter_installer()  # ctypes objects made now, while ctypes may load
+
+    def add_hook(h) -> None:
+        gate[0] = True
+        try:
+            sys.addaudithook(h)
+        finally:
+            gate[0] = False
+
+    def no_native_threads() -> bool:
+        gate[0] = True
+        try:
+            return thread_filter() if thread_filter is not None else False
+        finally:
+            gate[0] = False
+
     sys.addaudithook(hook)
+    _seal_steps.update(add_hook=add_hook, no_native_threads=no_native_threads)
     global _installed
     _installed = True
     return abi
@@ -431,6 +452,7 @@ TAMPER_EXIT = 86
 
 _sealed: dict = {}
 _installed = False
+_seal_steps: dict = {}  # install() -> seal(): the only privileged steps, discarded by seal()
 _LEDGER_EVENTS = frozenset({"grade.hit", "grade.tamper", "grade.guard", "sys.setprofile", "sys.settrace", "compile",
                             "code.__new__", "marshal.loads", "object.__setattr__"})
 
@@ -460,16 +482,14 @@ def _library_dirs() -> tuple[str, ...]:
     return tuple(dict.fromkeys(os.path.join(os.path.realpath(p), "") for p in out if p))
 
 
-def seccomp_no_threads() -> bool:
-    """Add a seccomp filter under which ``clone`` (so every new thread) fails with EPERM.
-
-    Returns False (nothing installed) on machines other than x86-64 or without seccomp.
-    """
+def _thread_filter_installer():
+    """Prepare (now, while ctypes may load) a function that adds a seccomp filter under which
+    ``clone`` (so every new thread) fails with EPERM; None on machines other than x86-64."""
     import ctypes
     import platform
 
     if platform.machine() != "x86_64":
-        return False
+        return None
     LD, JEQ, RET = 0x20, 0x15, 0x06
     n = _X86_64
     prog = [(LD, 0, 0, 4), (JEQ, 1, 0, _AUDIT_ARCH_X86_64), (RET, 0, 0, _RET_ALLOW), (LD, 0, 0, 0),
@@ -484,15 +504,30 @@ def seccomp_no_threads() -> bool:
     class Prog(ctypes.Structure):
         _fields_ = [("len", ctypes.c_uint16), ("filter", ctypes.POINTER(Filter))]
 
-    arr = (Filter * len(prog))(*[Filter(*ins) for ins in prog])
-    fprog = Prog(len(prog), ctypes.cast(arr, ctypes.POINTER(Filter)))
     try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        if libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
-            return False
-        return libc.prctl(22, 2, ctypes.byref(fprog), 0, 0) == 0
+        arr = (Filter * len(prog))(*[Filter(*ins) for ins in prog])
+        fprog = Prog(len(prog), ctypes.cast(arr, ctypes.POINTER(Filter)))
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+        ref = ctypes.byref(fprog)
     except Exception:
-        return False
+        return None
+
+    def install_filter() -> bool:
+        keep = (arr, fprog)  # noqa: F841 - alive until the kernel has copied the program
+        if prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
+            return False
+        return prctl(22, 2, ref, 0, 0) == 0  # PR_SET_SECCOMP, SECCOMP_MODE_FILTER
+
+    return install_filter
+
+
+def seccomp_no_threads() -> bool:
+    """Add a seccomp filter under which ``clone`` (so every new thread) fails with EPERM.
+
+    Returns False (nothing installed) on machines other than x86-64 or without seccomp.
+    """
+    f = _thread_filter_installer()
+    return f() if f is not None else False
 
 
 def seal(*, student_files: tuple[str, ...] = (), library_dirs: tuple[str, ...] | None = None,
@@ -737,7 +772,9 @@ def seal(*, student_files: tuple[str, ...] = (), library_dirs: tuple[str, ...] |
     def no_op(*args, **kwargs):
         return None
 
-    sys.addaudithook(ledger)
+    steps = dict(_seal_steps)
+    _seal_steps.clear()
+    steps.get("add_hook", sys.addaudithook)(ledger)
     _sealed["ledger"] = True
     _sealed["check"] = check
     _imp._fix_co_filename = fix_co_filename
@@ -756,7 +793,8 @@ def seal(*, student_files: tuple[str, ...] = (), library_dirs: tuple[str, ...] |
                         setattr(owner, name, no_op)
         cuda = torch is not None and getattr(torch, "cuda", None) is not None and torch.cuda.is_initialized()
         if not cuda:
-            _sealed["seccomp_threads"] = seccomp_no_threads()
+            _sealed["seccomp_threads"] = (steps["no_native_threads"]() if "no_native_threads" in steps
+                                          else seccomp_no_threads())
     for name, d, items in snapshot:  # adopt the changes made just above
         for k in list(items):
             if d.get(k) is not items[k]:

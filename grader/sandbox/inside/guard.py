@@ -359,6 +359,7 @@ class Guard:
         tf_on, excluded = torch._C._is_torch_function_mode_enabled, torch._C._dispatch_tls_is_dispatch_key_excluded
         py_key = torch._C.DispatchKey.Python
         current_node = torch._C._current_autograd_node
+        op_calls = frozenset(id(c.__call__.__code__) for c in (torch._ops.OpOverloadPacket, torch._ops.OpOverload))
         state = {"dmode": None, "fmode": None, "returned": False, "in_tf": 0}
 
         std_cache: dict[str, bool] = {}
@@ -392,17 +393,20 @@ class Guard:
                 f = f.f_back
             return f
 
-        def modes_intact() -> str | None:
+        def modes_intact(full: bool) -> str | None:
+            """Whether the torch modes still see everything. ``full``: also that they are on their
+            stacks (torch pops a mode while it runs a handler, and calls Python helpers meanwhile:
+            only a call made directly by the student's frame is checked for that)."""
             dm, fm = state["dmode"], state["fmode"]
             if dm is not None:
                 if excluded(py_key):
                     return "dispatch to the guard's operator mode was disabled"
-                if not any(at_d(i) is dm for i in range(len_d())):
+                if full and not any(at_d(i) is dm for i in range(len_d())):
                     return "the guard's operator mode was removed"
             if fm is not None and not state["in_tf"]:  # (inside its own handler torch pops it)
                 if not tf_on() and len_f():
                     return "the guard's function mode was disabled"
-                if not any(at_f(i) is fm for i in range(len_f())):
+                if full and not any(at_f(i) is fm for i in range(len_f())):
                     return "the guard's function mode was removed"
             return None
 
@@ -420,7 +424,8 @@ class Guard:
                             w = frame.f_locals.get("self")
                             name = getattr(w, "_grade_name", None)
                         elif cid in tamper_codes:
-                            record(f"{TAMPER}: your code called {tamper_codes[cid]}", caller, "tamper")
+                            if not stdlib(caller.f_code):  # (contextlib runs torch's own mode helpers)
+                                record(f"{TAMPER}: your code called {tamper_codes[cid]}", caller, "tamper")
                             return
                         else:
                             name = match_file(code.co_filename, code.co_qualname)
@@ -430,7 +435,7 @@ class Guard:
                                     name = f"{dget(frame.f_globals, '__name__')}.{code.co_qualname}"
                     if name is not None:
                         record(name, caller, "call")
-                    bad = None if stdlib(caller.f_code) else modes_intact()
+                    bad = None if stdlib(caller.f_code) else modes_intact(cid in op_calls)
                     if bad:
                         record(f"{TAMPER}: {bad}", caller, "tamper")
                 elif event == "c_call":
@@ -440,7 +445,8 @@ class Guard:
                     name = ids.get(aid) or op_ids.get(aid)
                     if name is None:
                         if aid in tamper_ids:
-                            record(f"{TAMPER}: your code called {tamper_ids[aid]}", frame, "tamper")
+                            if not stdlib(frame.f_code):
+                                record(f"{TAMPER}: your code called {tamper_ids[aid]}", frame, "tamper")
                             return
                         q = getattr(arg, "__qualname__", None)
                         if q in methods:
@@ -451,7 +457,7 @@ class Guard:
                                 name = f"{mod}.{getattr(arg, '__name__', '?')}"
                     if name is not None:
                         record(name, frame, "call")
-                    bad = None if stdlib(frame.f_code) else modes_intact()
+                    bad = None if stdlib(frame.f_code) else modes_intact(True)
                     if bad:
                         record(f"{TAMPER}: {bad}", frame, "tamper")
                 elif (event == "return" and frame.f_back is entry and not state["returned"]
