@@ -80,7 +80,7 @@ def _as_folder(name: str, tmp: Path) -> Path:
     return tmp
 
 
-def _grade(worker, name: str, **opts):
+def _grade(worker, name: str, others_pass: bool = True, **opts):
     import tempfile
 
     for suffix in (".shell", ".system", ".written"):
@@ -104,7 +104,9 @@ def _grade(worker, name: str, **opts):
         assert not os.path.exists(MARK + suffix), f"the submission wrote {MARK + suffix}"
     # The other functions were graded in full.
     others = [c for c in a.cases if c.function != "softmax"]
-    assert others and all(c.status == "passed" for c in others), {c.key: c.status for c in others if not c.passed}
+    assert others
+    if others_pass:
+        assert all(c.status == "passed" for c in others), {c.key: c.status for c in others if not c.passed}
     softmax = [c for c in a.cases if c.function == "softmax"]
     return softmax, a, elapsed
 
@@ -144,6 +146,76 @@ def test_hostile_function_gets_a_clear_verdict(worker, name, status, text):
     assert first.status == status, first.message
     assert text in first.message, first.message
     assert all(c.score == 0 for c in softmax)
+
+
+# Issue 9: every family of banned routine that used to earn full marks. Each file hides its banned
+# routine from the static scan (names built at run time), so the verdict is the run-time guard's.
+BANNED_FAMILIES = [
+    # file, status of softmax's first case, text in its message
+    ("thread_banned.py", "error", "not allowed to start a thread"),
+    ("thread_pool_banned.py", "error", "not allowed to start a thread"),
+    ("tamper_pause_profiler.py", "banned", "the grader's guard was modified"),
+    ("tamper_pause_modes.py", "banned", "the grader's guard was modified"),
+    ("spoofed_library.py", "banned", "torch._C._nn.elu"),
+    ("engine_internals.py", "banned", "a backward pass ran"),
+    ("engine_run_backward.py", "banned", "a backward pass ran"),
+    ("map_c_function.py", "banned", "torch._C._nn.elu"),
+    ("safe_softmax.py", "banned", "aten::_safe_softmax"),
+    ("scipy_softmax.py", "banned", "scipy.special"),
+]
+
+
+@pytest.mark.parametrize("name,status,text", BANNED_FAMILIES, ids=[v[0] for v in BANNED_FAMILIES])
+def test_banned_routine_family_earns_no_marks(worker, name, status, text):
+    softmax, _, elapsed = _grade(worker, name)
+    first = softmax[0]
+    assert first.status == status, first.message
+    assert text in first.message, first.message
+    assert all(c.score == 0 for c in softmax)
+    assert elapsed < 60
+
+
+@pytest.mark.parametrize("name", ["tamper_record.py", "tamper_send.py"])
+def test_modifying_the_graders_code_ends_the_process_and_earns_nothing(worker, name):
+    """Patching the guard's classes or the child's send: the sandbox's ledger sees the grader's code
+    changed and ends the process (status confine.TAMPER_EXIT) before anything more is sent."""
+    from grader.sandbox.inside.confine import TAMPER_EXIT
+
+    softmax, a, _ = _grade(worker, name, others_pass=False)
+    # The module changed the grader at import time: none of its functions can be trusted.
+    assert a.score == 0 and all(c.status in ("banned", "error") for c in a.cases)
+    first = softmax[0]
+    assert first.status in ("banned", "error"), first.message
+    assert "guard was modified" in first.message or f"exited with code {TAMPER_EXIT}" in first.message, first.message
+
+
+def test_banned_family_json_is_written_within_the_deadline(tmp_path):
+    """The CLI, as a user runs it, on a folder holding several attacks: it stays alive, writes its
+    JSON in time, and no attack earns a point."""
+    import json
+    import subprocess
+    import sys
+
+    names = ["thread_banned.py", "tamper_pause_modes.py", "engine_internals.py", "tamper_send.py"]
+    out = {}
+    for name in names:
+        sub = tmp_path / name.removesuffix(".py")
+        sub.mkdir()
+        _as_folder(name, sub)
+        js = tmp_path / f"{sub.name}.json"
+        t = time.monotonic()
+        proc = subprocess.run([sys.executable, "-m", "grader.cli", "check", str(sub), "-a", "activations",
+                               "--device", "cpu", "--json", str(js), "--no-html"],
+                              cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)), capture_output=True,
+                              text=True, timeout=240)
+        assert time.monotonic() - t < 240
+        assert js.exists(), proc.stderr[-2000:]
+        out[name] = json.loads(js.read_text())
+    for name, data in out.items():
+        text = json.dumps(data)
+        assert '"softmax"' in text, name
+        cases = [c for a in data.get("assignments", []) for c in a.get("cases", []) if c.get("function") == "softmax"]
+        assert cases and all((c.get("score") or 0) == 0 for c in cases), (name, cases[:1])
 
 
 def test_infinite_loop_costs_one_timeout_not_one_per_case(worker):

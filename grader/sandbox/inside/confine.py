@@ -345,9 +345,23 @@ def install(*, tmpdir: str, read_roots: tuple[str, ...], deny_roots: tuple[str, 
 
     gate = [False]
 
+    std = os.path.dirname(os.__file__)
+    not_student = _library_dirs() + tuple(os.path.join(p, "") for p in dict.fromkeys((std, os.path.realpath(std)))) \
+        + (os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__)))), ""),)
+
     def hook(event: str, args: tuple) -> None:
         if gate[0]:
             return  # one of the grader's own sealing steps below (seal() discards them before student code)
+        if event == "exec" and not _sealed and _seal_steps:
+            # The first code compiled from a file outside the installation and the grader is the
+            # student's: seal now if the child has not (the child normally calls seal() itself).
+            fn = getattr(args[0], "co_filename", None) if args else None
+            if isinstance(fn, str) and fn and not fn.startswith("<") and not fn.startswith(not_student):
+                try:
+                    seal(student_files=(fn,))
+                except Exception as e:  # pragma: no cover - never stop the run for this
+                    violations.append(f"grade sandbox: sealing failed ({type(e).__name__}: {e})")
+            return
         if event == "open":
             path = _norm(args[0])
             if path is None:
@@ -774,6 +788,7 @@ def seal(*, student_files: tuple[str, ...] = (), library_dirs: tuple[str, ...] |
 
     steps = dict(_seal_steps)
     _seal_steps.clear()
+    _sealed["student_files"] = tuple(student_files)
     steps.get("add_hook", sys.addaudithook)(ledger)
     _sealed["ledger"] = True
     _sealed["check"] = check
@@ -783,6 +798,12 @@ def seal(*, student_files: tuple[str, ...] = (), library_dirs: tuple[str, ...] |
     if not threads:
         import _thread
         import threading
+
+        # Native libraries loaded from now on (scipy's own OpenBLAS, an OpenMP runtime) read these
+        # when they load: one thread each, so they never try to start one.
+        for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS",
+                    "NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "NUMBA_NUM_THREADS"):
+            os.environ[var] = "1"
 
         _thread.start_new_thread = _thread.start_new = threading._start_new_thread = no_threads
         torch = sys.modules.get("torch")

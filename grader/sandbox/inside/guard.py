@@ -199,6 +199,7 @@ class _Tables:
         self.tamper_ids: dict[int, str] = {}
         self.tamper_codes: dict[int, str] = {}
         self.wrap: list[str] = []
+        self.late: list[str] = []
         self.keep: list = []  # objects whose ids are keys above
         self.ops = frozenset(banned_ops)
         self.no_grad_files = frozenset(p for p in (_module_path(n) for n in ("torch.autograd.grad_mode",
@@ -218,6 +219,8 @@ class _Tables:
                 self._register(name, _resolve(name))
                 continue
             obj = _resolve(name)
+            if obj is None and not name.startswith("torch"):
+                self.late.append(name)  # its library is not loaded yet: resolved when it is
             if obj is None or isinstance(obj, types.ModuleType):
                 self.prefixes.append(name)
                 path = _module_path(name)
@@ -263,6 +266,27 @@ class _Tables:
             elif obj is not None:
                 self.tamper_ids[id(obj)] = name
                 self.keep.append(obj)
+
+    def resolve_late(self) -> None:
+        """Register the banned names whose libraries the student's code has loaded since."""
+        for name in list(self.late):
+            parent = name.rpartition(".")[0]
+            if parent not in sys.modules:
+                continue
+            self.late.remove(name)
+            obj = _resolve(name)
+            if obj is None:
+                continue
+            if isinstance(obj, types.ModuleType):
+                for attr, v in list(vars(obj).items()):
+                    mod = getattr(v, "__module__", None) or ""
+                    if not attr.startswith("__") and (mod == name or mod.startswith(name + ".")):
+                        self._register(f"{name}.{attr}", v)
+                continue
+            self._register(name, obj)
+            if not isinstance(obj, (types.FunctionType, types.BuiltinFunctionType, types.MethodDescriptorType,
+                                    type, types.MethodType)) and callable(obj):
+                self.wrap.append(name)
 
     def _register(self, name: str, obj) -> None:
         if obj is None:
@@ -556,6 +580,8 @@ class Guard:
 
         if getattr(confine, "_installed", False) and not confine._sealed:
             confine.seal(library_dirs=self.library_dirs)  # the child did not seal: do it before the first case
+        if self._t.late:
+            self._t.resolve_late()
         if self._t.wrap:
             self._wrap_loaded()
         entry = _getframe(1)
