@@ -417,6 +417,18 @@ def test_module_level_imports_of_banned_functions_are_reported_but_not_charged_t
     assert hits_for("f", hits, calls) == []
 
 
+def test_module_level_alias_is_charged_to_the_name_and_its_users():
+    src = """
+        import torch
+        softmax = torch.softmax
+        _F = getattr(torch, "xamtfos"[::-1])
+        def f(x):
+            return _F(x, -1)
+        """
+    assert _hits(src, "softmax") == [("torch.softmax", 3)]
+    assert set(_hits(src, "f")) == {("torch.softmax", 4), ("torch.softmax", 6)}
+
+
 def test_unsure_method_calls_are_left_to_the_run_time_guard():
     """A Tensor-method name on a value the scan cannot type is not a static hit; the guard
     (tests/test_guard.py, tests/test_sandbox.py) records it if it really is the Tensor method."""

@@ -583,10 +583,16 @@ class _Scanner(ast.NodeVisitor):
         for stmt in node.body:
             if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
                 self.toplevel.add(stmt.name)
+            elif _assigned_name(stmt):
+                self.toplevel.add(_assigned_name(stmt))
         for stmt in node.body:
-            if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-                self.func = stmt.name
-                self.calls.setdefault(stmt.name, set())
+            name = stmt.name if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) else \
+                _assigned_name(stmt)
+            if name:
+                # A module-level ``softmax = torch.softmax`` (or ``_F = getattr(torch, ...)``) is charged
+                # to the name it binds, and so to every function that uses that name.
+                self.func = name
+                self.calls.setdefault(name, set())
                 self.visit(stmt)
                 self.func = None
             else:
@@ -680,6 +686,15 @@ class _Scanner(ast.NodeVisitor):
         if self.check(node):
             return
         self.generic_visit(node)
+
+
+def _assigned_name(stmt: ast.AST) -> str | None:
+    """The one name a module-level ``NAME = value`` binds, or None."""
+    if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
+        return stmt.targets[0].id
+    if isinstance(stmt, ast.AnnAssign) and stmt.value is not None and isinstance(stmt.target, ast.Name):
+        return stmt.target.id
+    return None
 
 
 def _looks_like_module(dotted: str) -> bool:
