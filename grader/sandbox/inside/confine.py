@@ -70,6 +70,12 @@ _WRITE_EVENTS = {"os.remove", "os.rename", "os.rmdir", "os.mkdir", "os.chmod", "
                  "os.chflags", "os.setxattr", "os.removexattr"}
 _READ_EVENTS = {"os.listdir", "os.scandir", "glob.glob", "os.walk"}
 
+# System font folders: matplotlib lists them when it builds its font cache (in the sandbox, at
+# every first import: HOME is a fresh folder).
+_FONT_DIRS = ("/usr/share/fonts", "/usr/local/share/fonts", "/usr/share/X11/fonts", "/usr/X11R6/lib/X11/fonts",
+              "/usr/lib/X11/fonts", "/usr/X11/lib/X11/fonts", "/usr/lib/openoffice/share/fonts",
+              "/usr/share/texmf/fonts", "/usr/share/texlive/texmf-dist/fonts")
+
 _BLOCKED_IMPORTS = ("reference", "grade_specs", "grade_reference", "sklearn", "torchmetrics")
 
 
@@ -333,7 +339,7 @@ def install(*, tmpdir: str, read_roots: tuple[str, ...], deny_roots: tuple[str, 
     own_dirs = tuple(r for r in (os.path.realpath(r) for r in read_roots if os.path.isdir(r))
                      if not _under(r, py_roots))  # the submission's folder, not the Python installation
     reads = tuple(os.path.realpath(r) for r in read_roots) + (tmp, "/dev", "/proc/self", "/sys", "/etc",
-                                                              "/usr/share/zoneinfo")
+                                                              "/usr/share/zoneinfo") + _FONT_DIRS
     denies = tuple(os.path.realpath(d) for d in deny_roots if d)
     writable = (tmp, "/dev/null")
     me = os.getpid()
@@ -436,8 +442,6 @@ def install(*, tmpdir: str, read_roots: tuple[str, ...], deny_roots: tuple[str, 
         if not any(_under(d, kernel_reads) for d in denies):
             abi = landlock(read=kernel_reads, write=(tmp,), devices_rw=allow_cuda)
         seccomp()
-    thread_filter = _thread_filter_installer()  # ctypes objects made now, while ctypes may load
-
     def add_hook(h) -> None:
         gate[0] = True
         try:
@@ -445,15 +449,8 @@ def install(*, tmpdir: str, read_roots: tuple[str, ...], deny_roots: tuple[str, 
         finally:
             gate[0] = False
 
-    def no_native_threads() -> bool:
-        gate[0] = True
-        try:
-            return thread_filter() if thread_filter is not None else False
-        finally:
-            gate[0] = False
-
     sys.addaudithook(hook)
-    _seal_steps.update(add_hook=add_hook, no_native_threads=no_native_threads)
+    _seal_steps.update(add_hook=add_hook)
     global _installed
     _installed = True
     return abi
@@ -468,7 +465,7 @@ _sealed: dict = {}
 _installed = False
 _seal_steps: dict = {}  # install() -> seal(): the only privileged steps, discarded by seal()
 _LEDGER_EVENTS = frozenset({"grade.hit", "grade.tamper", "grade.guard", "sys.setprofile", "sys.settrace", "compile",
-                            "code.__new__", "marshal.loads", "object.__setattr__"})
+                            "code.__new__", "marshal.loads", "object.__setattr__", "import"})
 
 
 def _none(*args, **kwargs) -> None:
@@ -496,54 +493,6 @@ def _library_dirs() -> tuple[str, ...]:
     return tuple(dict.fromkeys(os.path.join(os.path.realpath(p), "") for p in out if p))
 
 
-def _thread_filter_installer():
-    """Prepare (now, while ctypes may load) a function that adds a seccomp filter under which
-    ``clone`` (so every new thread) fails with EPERM; None on machines other than x86-64."""
-    import ctypes
-    import platform
-
-    if platform.machine() != "x86_64":
-        return None
-    LD, JEQ, RET = 0x20, 0x15, 0x06
-    n = _X86_64
-    prog = [(LD, 0, 0, 4), (JEQ, 1, 0, _AUDIT_ARCH_X86_64), (RET, 0, 0, _RET_ALLOW), (LD, 0, 0, 0),
-            (JEQ, 0, 1, n["clone"]), (RET, 0, 0, _RET_ERRNO | _EPERM),
-            (JEQ, 0, 1, n["clone3"]), (RET, 0, 0, _RET_ERRNO | _ENOSYS),
-            (RET, 0, 0, _RET_ALLOW)]
-
-    class Filter(ctypes.Structure):
-        _fields_ = [("code", ctypes.c_uint16), ("jt", ctypes.c_uint8), ("jf", ctypes.c_uint8),
-                    ("k", ctypes.c_uint32)]
-
-    class Prog(ctypes.Structure):
-        _fields_ = [("len", ctypes.c_uint16), ("filter", ctypes.POINTER(Filter))]
-
-    try:
-        arr = (Filter * len(prog))(*[Filter(*ins) for ins in prog])
-        fprog = Prog(len(prog), ctypes.cast(arr, ctypes.POINTER(Filter)))
-        prctl = ctypes.CDLL(None, use_errno=True).prctl
-        ref = ctypes.byref(fprog)
-    except Exception:
-        return None
-
-    def install_filter() -> bool:
-        keep = (arr, fprog)  # noqa: F841 - alive until the kernel has copied the program
-        if prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
-            return False
-        return prctl(22, 2, ref, 0, 0) == 0  # PR_SET_SECCOMP, SECCOMP_MODE_FILTER
-
-    return install_filter
-
-
-def seccomp_no_threads() -> bool:
-    """Add a seccomp filter under which ``clone`` (so every new thread) fails with EPERM.
-
-    Returns False (nothing installed) on machines other than x86-64 or without seccomp.
-    """
-    f = _thread_filter_installer()
-    return f() if f is not None else False
-
-
 def seal(*, student_files: tuple[str, ...] = (), library_dirs: tuple[str, ...] | None = None,
          threads: bool = False) -> bool:
     """Last step before the student's code runs (after the grader's own imports and set-up).
@@ -554,12 +503,13 @@ def seal(*, student_files: tuple[str, ...] = (), library_dirs: tuple[str, ...] |
     from the first case on even where the child does not).  Installs what
     would get in the grader's own way earlier:
 
-    * no new threads: ``_thread.start_new_thread`` refuses (a violation), and
-      on x86-64 a second seccomp filter makes ``clone`` fail, so native code
-      cannot start one either (skipped when CUDA is initialised, whose driver
-      starts threads of its own).  ``torch.set_num_threads`` and
-      ``torch.set_num_interop_threads`` become no-ops (the grader runs torch
-      on one thread). The child must start any thread it needs *before* this.
+    * no new threads from the student's code: ``_thread.start_new_thread``
+      refuses (a violation: the case is an error, never marks) unless
+      an installed library or the grader starts the thread outside a graded
+      call (matplotlib's font-cache timer, tqdm's monitor); a fresh
+      ``import _thread`` is refused.  ``torch.set_num_threads`` and
+      ``torch.set_num_interop_threads`` become no-ops and BLAS/OpenMP
+      libraries loaded later run one thread (the grader runs torch on one);
     * ``breakpoint()`` is a no-op (no debugger in a graded run);
     * the *ledger*, a second audit hook whose state no Python code can reach:
       it refuses ``sys.setprofile``/``sys.settrace`` except from the guard's
@@ -582,6 +532,9 @@ def seal(*, student_files: tuple[str, ...] = (), library_dirs: tuple[str, ...] |
         library_dirs: installed-package folders (default: every site-packages).
         threads: keep allowing new threads (for runs that need them).
 
+    Student code compiled, built or unmarshalled under the grader's own file
+    names is refused as well (it would pass for the grader's frames).
+
     Returns:
         True when the ledger was installed now, False when already sealed.
     """
@@ -591,8 +544,9 @@ def seal(*, student_files: tuple[str, ...] = (), library_dirs: tuple[str, ...] |
 
     lib = tuple(os.path.join(os.path.realpath(d), "") for d in (library_dirs or ())) or _library_dirs()
     stdlib = os.path.dirname(os.__file__)
-    trusted = lib + tuple(os.path.join(p, "") for p in dict.fromkeys((stdlib, os.path.realpath(stdlib)))) + (
+    stdlib_dirs = tuple(os.path.join(p, "") for p in dict.fromkeys((stdlib, os.path.realpath(stdlib)))) + (
         "<frozen ",)
+    trusted = lib + stdlib_dirs
     grader_dir = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__)))), "")
     from grader.sandbox.inside import guard as guard_mod
 
@@ -611,6 +565,10 @@ def seal(*, student_files: tuple[str, ...] = (), library_dirs: tuple[str, ...] |
     def is_lib(filename) -> bool:
         """Installed packages and the standard library: code the guard trusts by its file name."""
         return isinstance(filename, str) and filename.startswith(trusted) and not filename.startswith(grader_dir)
+
+    def is_protected(filename) -> bool:
+        """File names no code may be compiled under but their own: trusted code and the grader's."""
+        return isinstance(filename, str) and (filename.startswith(trusted) or filename.startswith(grader_dir))
 
     def is_grader(filename) -> bool:
         return isinstance(filename, str) and filename.startswith(grader_dir)
@@ -716,6 +674,11 @@ def seal(*, student_files: tuple[str, ...] = (), library_dirs: tuple[str, ...] |
                     if caller.f_code is exit_code:
                         st["allow"] = None
             return
+        if event == "import":
+            if args and args[0] == "_thread" and st.get("no_thread_module"):
+                note("your code re-imported _thread")
+                refuse("import _thread afresh (threads are not allowed)")
+            return
         if event in ("sys.setprofile", "sys.settrace"):
             code = real_getframe(1).f_code
             if (st["allow"] == "enter" and code is enter_code) or (st["allow"] == "exit" and code is exit_code):
@@ -726,7 +689,7 @@ def seal(*, student_files: tuple[str, ...] = (), library_dirs: tuple[str, ...] |
             fn = args[1]
             if isinstance(fn, bytes):
                 fn = os.fsdecode(fn)
-            if is_lib(fn) and not is_lib(real_getframe(1).f_code.co_filename):
+            if is_protected(fn) and not is_lib(real_getframe(1).f_code.co_filename):
                 src = args[0]
                 try:
                     with open(fn, "rb") as f:
@@ -739,7 +702,7 @@ def seal(*, student_files: tuple[str, ...] = (), library_dirs: tuple[str, ...] |
                     refuse(f"compile code under an installed package's file name ({fn})")
             return
         if event == "code.__new__" and len(args) >= 2:
-            if is_lib(args[1]) and not is_lib(real_getframe(1).f_code.co_filename):
+            if is_protected(args[1]) and not is_lib(real_getframe(1).f_code.co_filename):
                 note("a code object made under an installed package's file name")
                 refuse(f"create a code object under an installed package's file name ({args[1]})")
             return
@@ -748,7 +711,7 @@ def seal(*, student_files: tuple[str, ...] = (), library_dirs: tuple[str, ...] |
                 raw = bytes(args[0])
             except Exception:
                 return
-            if not any(d.encode() in raw for d in trusted):
+            if not any(d.encode() in raw for d in trusted + (grader_dir,)):
                 return
             # Code under an installed package's file name: only that package's own .pyc, loaded by the
             # import system (the real importlib function, reading a .pyc inside the package folders).
@@ -756,7 +719,7 @@ def seal(*, student_files: tuple[str, ...] = (), library_dirs: tuple[str, ...] |
             ok = False
             if frame.f_code is compile_bytecode_code:
                 pyc = frame.f_locals.get("bytecode_path")
-                if isinstance(pyc, str) and is_lib(os.path.realpath(pyc)):
+                if isinstance(pyc, str) and is_protected(os.path.realpath(pyc)):
                     try:
                         with open(pyc, "rb") as f:
                             ok = f.read()[16:] == raw
@@ -776,11 +739,23 @@ def seal(*, student_files: tuple[str, ...] = (), library_dirs: tuple[str, ...] |
 
     def fix_co_filename(code, path):
         """``_imp._fix_co_filename`` that never turns the student's code into an installed package's."""
-        if is_lib(path) and not is_lib(code.co_filename):
+        if is_protected(path) and not is_protected(code.co_filename):
             return None  # keep the code's own file name
         return real_fix(code, path)
 
-    def no_threads(*args, **kwargs):
+    real_start = None
+
+    def start_thread(function, args=(), kwargs=None, *more):
+        """``_thread.start_new_thread`` after sealing: a thread runs beyond the guard's watch, so the
+        student's code may start none. An installed library (matplotlib's font-cache timer, tqdm's
+        monitor) or the grader may, outside a graded call."""
+        f = real_getframe(1)
+        while f is not None and f.f_code.co_filename.startswith(stdlib_dirs) and \
+                not f.f_code.co_filename.startswith(lib):
+            f = f.f_back  # (site-packages may lie inside the standard library's folder)
+        origin = f.f_code.co_filename if f is not None else ""
+        if not st["armed"] and (is_lib(origin) or is_grader(origin)):
+            return real_start(function, args, *(() if kwargs is None else (kwargs,)), *more)
         refuse("start a thread (the grader runs your code on one thread)")
 
     def no_op(*args, **kwargs):
@@ -800,22 +775,19 @@ def seal(*, student_files: tuple[str, ...] = (), library_dirs: tuple[str, ...] |
         import threading
 
         # Native libraries loaded from now on (scipy's own OpenBLAS, an OpenMP runtime) read these
-        # when they load: one thread each, so they never try to start one.
+        # when they load: one thread each, as torch runs.
         for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS",
                     "NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "NUMBA_NUM_THREADS"):
             os.environ[var] = "1"
-
-        _thread.start_new_thread = _thread.start_new = threading._start_new_thread = no_threads
+        real_start = _thread.start_new_thread
+        _thread.start_new_thread = _thread.start_new = threading._start_new_thread = start_thread
+        st["no_thread_module"] = True
         torch = sys.modules.get("torch")
         if torch is not None:
             for name in ("set_num_threads", "set_num_interop_threads"):
                 for owner in (torch, torch._C):
                     if hasattr(owner, name):
                         setattr(owner, name, no_op)
-        cuda = torch is not None and getattr(torch, "cuda", None) is not None and torch.cuda.is_initialized()
-        if not cuda:
-            _sealed["seccomp_threads"] = (steps["no_native_threads"]() if "no_native_threads" in steps
-                                          else seccomp_no_threads())
     for name, d, items in snapshot:  # adopt the changes made just above
         for k in list(items):
             if d.get(k) is not items[k]:

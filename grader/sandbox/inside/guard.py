@@ -392,7 +392,7 @@ class Guard:
             fn = code.co_filename
             r = std_cache.get(fn)
             if r is None:
-                r = std_cache[fn] = fn.startswith(_STDLIB)
+                r = std_cache[fn] = fn.startswith(_STDLIB) and not is_lib(fn)  # (site-packages lies inside)
             return r
 
         def library(code) -> bool:
