@@ -200,6 +200,8 @@ class _Tables:
         self.tamper_codes: dict[int, str] = {}
         self.wrap: list[str] = []
         self.late: list[str] = []
+        self._file_cache: dict[str, object] = {}
+        self._mod_cache: dict[str, object] = {}
         self.keep: list = []  # objects whose ids are keys above
         self.ops = frozenset(banned_ops)
         self.no_grad_files = frozenset(p for p in (_module_path(n) for n in ("torch.autograd.grad_mode",
@@ -274,6 +276,8 @@ class _Tables:
             if parent not in sys.modules:
                 continue
             self.late.remove(name)
+            self._file_cache.clear()
+            self._mod_cache.clear()
             obj = _resolve(name)
             if obj is None:
                 continue
@@ -314,20 +318,34 @@ class _Tables:
         return bool(self.lib) and filename.startswith(self.lib) and not filename.startswith(_GRADER_DIR)
 
     def match_file(self, filename: str, qualname: str) -> str | None:
-        if filename in self.no_grad_files:
-            return None
-        for path, name in self.prefix_paths:
-            if filename == path or (path.endswith(os.sep) and filename.startswith(path)):
-                return f"{name}.{qualname}" if filename == path else f"{name}:{qualname}"
-        return None
+        """The banned name of code defined in ``filename`` (a banned module's file or package folder)."""
+        hit = self._file_cache.get(filename, False)
+        if hit is False:
+            hit = None
+            if filename not in self.no_grad_files:
+                for path, name in self.prefix_paths:
+                    if filename == path:
+                        hit = (name, ".")
+                        break
+                    if path.endswith(os.sep) and filename.startswith(path):
+                        hit = (name, ":")
+                        break
+            self._file_cache[filename] = hit
+        return None if hit is None else f"{hit[0]}{hit[1]}{qualname}"
 
     def match_module(self, modname) -> str | None:
-        if not isinstance(modname, str) or not modname or any(_under(modname, s) for s in NO_GRADIENT):
+        if not isinstance(modname, str) or not modname:
             return None
-        for p in self.prefixes:
-            if modname == p or modname.startswith(p + "."):
-                return p
-        return None
+        hit = self._mod_cache.get(modname, False)
+        if hit is False:
+            hit = None
+            if not any(_under(modname, s) for s in NO_GRADIENT):
+                for p in self.prefixes:
+                    if modname == p or modname.startswith(p + "."):
+                        hit = p
+                        break
+            self._mod_cache[modname] = hit
+        return hit
 
 
 @dataclass
