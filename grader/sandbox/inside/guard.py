@@ -457,15 +457,17 @@ class Guard:
                 if event == "call":
                     caller = frame.f_back
                     code = frame.f_code
-                    if caller is None or code.co_filename == own or library(caller.f_code):
+                    if caller is None or library(caller.f_code):
+                        return
+                    if code.co_filename == own:
+                        if code is _WATCHED_CODE:  # a wrapped routine of another library
+                            w = frame.f_locals.get("self")
+                            record(getattr(w, "_grade_name", "?"), caller, "call")
                         return  # (the guard's own handlers run with torch's modes popped)
                     cid = id(code)
                     name = codes.get(cid) or locs.get((code.co_filename, code.co_firstlineno))
                     if name is None:
-                        if code is _WATCHED_CODE:
-                            w = frame.f_locals.get("self")
-                            name = getattr(w, "_grade_name", None)
-                        elif cid in tamper_codes:
+                        if cid in tamper_codes:
                             if not stdlib(caller.f_code):  # (contextlib runs torch's own mode helpers)
                                 record(f"{TAMPER}: your code called {tamper_codes[cid]}", caller, "tamper")
                             return
