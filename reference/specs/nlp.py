@@ -203,7 +203,11 @@ def _ppl_no_shift(logits, targets, ignore_index=-100):
 
 
 def _ppl_hardcoded_ignore(logits, targets, ignore_index=-100):
-    nll, keep = _nll(logits, targets, -100)  # targets equal to the real ignore_index are counted as tokens
+    # targets equal to the real ignore_index are counted as tokens
+    kept = targets[targets != -100]
+    if ((kept < 0) | (kept >= logits.shape[-1])).any():  # a negative ignore_index used as an index: the
+        return torch.full((), float("nan"), dtype=logits.dtype)  # student's gather raises (never matched)
+    nll, keep = _nll(logits, targets, -100)
     return torch.exp(nll.sum() / keep.sum())
 
 
