@@ -521,10 +521,7 @@ ASSIGNMENT = Assignment(
     banned=(
         "torch.nn",  # torch.nn.functional.* (logsigmoid, softplus, cross_entropy, ...) and every module
         "torch.logsigmoid",
-        "torch._C._nn.log_sigmoid",
-        "torch._C._nn.cross_entropy_loss",
-        "torch._C._nn.nll_loss",
-        "torch._C._nn.nll_loss_nd",
+        "torch._C._nn",  # the backend of torch.nn.functional (log_sigmoid, softplus, cross_entropy_loss, ...)
         "torch.binary_cross_entropy_with_logits",
         "nltk",
         "sklearn",
@@ -539,6 +536,7 @@ ASSIGNMENT = Assignment(
     banned_ops=(
         "aten::log_sigmoid_forward",
         "aten::log_sigmoid_backward",
+        "aten::softplus",  # softplus(-x) = -log sigmoid(x): F.softplus's op
         "aten::binary_cross_entropy_with_logits",
         "aten::cross_entropy_loss",
         "aten::nll_loss_forward",

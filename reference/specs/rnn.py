@@ -27,9 +27,9 @@ from grader.spec import (
 # --------------------------------------------------------------------------- #
 
 
-def _weights(g, I, H, dt, w_scale, gates):
+def _weights(g, I, H, dt, w_scale, gates, hh_scale=None):
     W_ih = randn(g, (gates * H, I), dt, scale=w_scale)
-    W_hh = randn(g, (gates * H, H), dt, scale=w_scale)
+    W_hh = randn(g, (gates * H, H), dt, scale=w_scale if hh_scale is None else hh_scale)
     b_ih = randn(g, (gates * H,), dt, scale=0.5)
     b_hh = randn(g, (gates * H,), dt, scale=0.5)
     return W_ih, W_hh, b_ih, b_hh
@@ -50,17 +50,17 @@ def _cell_case(N, I, H, *, gates=1, x_scale=1.0, w_scale=0.5, zero_state=False):
     return make
 
 
-def _seq_case(T, N, I, H, *, gates=1, x_scale=1.0, w_scale=0.5, zero_state=False):
+def _seq_case(T, N, I, H, *, gates=1, x_scale=1.0, w_scale=0.5, hh_scale=None, zero_state=False):
     def make(g, dt):
         x = randn(g, (T, N, I), dt, scale=x_scale)
         h0 = _h0(g, N, H, dt, zero_state)
-        return call(x, h0, *_weights(g, I, H, dt, w_scale, gates))
+        return call(x, h0, *_weights(g, I, H, dt, w_scale, gates, hh_scale))
 
     return make
 
 
-def _bwd_case(T, N, I, H, *, x_scale=1.0, w_scale=0.5, zero_state=False, g_scale=1.0):
-    seq = _seq_case(T, N, I, H, x_scale=x_scale, w_scale=w_scale, zero_state=zero_state)
+def _bwd_case(T, N, I, H, *, x_scale=1.0, w_scale=0.5, hh_scale=None, zero_state=False, g_scale=1.0):
+    seq = _seq_case(T, N, I, H, x_scale=x_scale, w_scale=w_scale, hh_scale=hh_scale, zero_state=zero_state)
 
     def make(g, dt):
         c = seq(g, dt)
@@ -326,9 +326,9 @@ def _forward_cases(gates):
         Case("zero_h0", _seq_case(4, 2, 3, 3, gates=gates, zero_state=True), description="T=4, h0 = 0"),
         Case("batch_1", _seq_case(6, 1, 2, 3, gates=gates), description="T=6, N=1"),
         Case("hidden_ne_input", _seq_case(4, 2, 5, 2, gates=gates), description="T=4, I=5, H=2"),
-        Case("saturating", _seq_case(5, 2, 3, 4, gates=gates, x_scale=2.0, w_scale=2.0),
-             description="T=5, weights ~ N(0, 4): saturated units"),
-        Case("long_T12", _seq_case(12, 2, 3, 6, gates=gates, w_scale=0.8), points=2.0, hidden=True,
+        Case("saturating", _seq_case(5, 2, 3, 4, gates=gates, x_scale=2.0, w_scale=2.0, hh_scale=0.4),
+             description="T=5, W_ih ~ N(0, 4), inputs ~ N(0, 4): saturated units"),
+        Case("long_T12", _seq_case(12, 2, 3, 6, gates=gates, w_scale=0.5), points=2.0, hidden=True,
              description="T=12, N=2, I=3, H=6"),
         Case("large_1e4", _seq_case(3, 2, 3, 2, gates=gates, x_scale=1e4), hidden=True, tolerance=_LARGE_TOL,
              description="inputs ~ 1e4: fully saturated"),
@@ -341,9 +341,11 @@ _BACKWARD_CASES = (
     Case("zero_h0", _bwd_case(4, 2, 3, 3, zero_state=True), description="T=4, h0 = 0"),
     Case("batch_1", _bwd_case(6, 1, 2, 3), description="T=6, N=1"),
     Case("hidden_ne_input", _bwd_case(4, 2, 5, 2), description="T=4, I=5, H=2"),
-    Case("saturating", _bwd_case(5, 2, 3, 4, x_scale=2.0, w_scale=2.0),
-         description="T=5, weights ~ N(0, 4): tanh' near 0 for many units"),
-    Case("long_T10", _bwd_case(10, 2, 3, 6, w_scale=0.8), points=2.0, hidden=True,
+    # (W_hh stays small: with W_hh ~ N(0, 4) the gradients explode through time and float32
+    # cancellation alone would exceed any sensible tolerance)
+    Case("saturating", _bwd_case(5, 2, 3, 4, x_scale=2.0, w_scale=2.0, hh_scale=0.4),
+         description="T=5, W_ih ~ N(0, 4), inputs ~ N(0, 4): tanh' near 0 for many units"),
+    Case("long_T10", _bwd_case(10, 2, 3, 6, w_scale=0.5), points=2.0, hidden=True,
          description="T=10, N=2, I=3, H=6"),
     Case("large_1e4", _bwd_case(3, 2, 3, 2, x_scale=1e4), hidden=True, tolerance=_LARGE_TOL, gradcheck=False,
          description="inputs ~ 1e4: fully saturated, gradients ~0 (no finite-difference check at this scale)"),
