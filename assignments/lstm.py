@@ -12,7 +12,8 @@ candidate cell g, [3H:4H] to the output gate.
 
 Banned (the grader checks statically and while your code runs):
     every torch.nn module (nn.LSTM, nn.LSTMCell, nn.Linear, ...),
-    torch.nn.functional.*, torch.lstm, torch.lstm_cell, and autograd
+    torch.nn.functional.*, torch.lstm, torch.lstm_cell (and their internal
+    variants such as torch.mkldnn_rnn_layer), and autograd
     (.backward(), torch.autograd.*, torch.func.*).
     The point is to write the recurrence and its gradient yourself.
     Allowed: torch.sigmoid, torch.tanh, matmul/@, slicing, chunk, cat, stack, ...

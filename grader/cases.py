@@ -82,14 +82,42 @@ def _cast_like(values, like):
     return like
 
 
-def make_call(assignment: Assignment, function: Function, case: Case, dtype: str, *, hidden_salt: str = "") -> Call:
-    """The inputs of ``case`` in ``dtype``, from its seeded generator."""
+def instance_seed(assignment: Assignment, function: Function, case: Case, dtype: str, *, hidden_salt: str = "") -> int:
+    """The seed of ``case`` in ``dtype`` (hidden cases mix in ``hidden_salt``)."""
+    return case_seed(salt=assignment.salt, assignment=assignment.id, function=function.name, case=case.id,
+                     dtype=dtype, hidden_salt=hidden_salt if case.hidden else "")
+
+
+def repeat_seeds(seed: int, n: int) -> list[int]:
+    """Seeds of torch's default generator for the ``n`` calls of a case (distinct, derived from ``seed``)."""
+    import hashlib
+
+    return [int.from_bytes(hashlib.sha256(f"{seed}|call|{r}".encode()).digest()[:8], "little") & ((1 << 63) - 1)
+            for r in range(n)]
+
+
+def make_call(assignment: Assignment, function: Function, case: Case, dtype: str, *, hidden_salt: str = "",
+              seed: int | None = None) -> Call:
+    """The inputs of ``case`` in ``dtype``, from its seeded generator (``seed`` overrides the case's own)."""
     import torch
 
-    seed = case_seed(salt=assignment.salt, assignment=assignment.id, function=function.name, case=case.id,
-                     dtype=dtype, hidden_salt=hidden_salt if case.hidden else "")
+    if seed is None:
+        seed = instance_seed(assignment, function, case, dtype, hidden_salt=hidden_salt)
     g = torch.Generator().manual_seed(seed)
     return case.make(g, getattr(torch, dtype))
+
+
+def call_seeded(fn, call: Call, seed: int | None = None):
+    """``fn(*call.args, **call.kwargs)`` on deep copies, with torch's default generator seeded
+    (and restored afterwards) when ``seed`` is given."""
+    import torch
+
+    args, kwargs = copy.deepcopy(call.args), copy.deepcopy(dict(call.kwargs))
+    if seed is None:
+        return fn(*args, **kwargs)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return fn(*args, **kwargs)
 
 
 def build_instances(assignment: Assignment, function: Function, reference, *, hidden_salt: str = "",

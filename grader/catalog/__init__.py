@@ -1,0 +1,1 @@
+"""The catalog: the assignments the grader knows (specs, references, instances, lint)."""

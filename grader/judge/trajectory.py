@@ -1,0 +1,205 @@
+"""Trajectory cases: run an update rule for many steps and compare whole trajectories.
+
+:func:`drive` is a generator: it yields the call of each step and receives
+that step's output, from which it takes the next parameter and state
+(:class:`grader.spec.Trajectory`).  The gradient of every step is computed
+here, by the grader, from the objective.  Whoever runs the function — the
+reference in the grader, the student's code in the sandbox — drives it the
+same way, and :func:`part` finds the first step where two trajectories
+differ.
+"""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass, field
+from typing import Any, Callable, Generator
+
+import numpy as np
+
+from .properties import as_numpy
+
+__all__ = ["Run", "drive", "run_inprocess", "part", "bind_names"]
+
+
+@dataclass(frozen=True)
+class Run:
+    """One trajectory.
+
+    Attributes:
+        params: the parameter after each step (float64 numpy, flattened), ``steps`` entries.
+        losses: the objective after each step.
+        start_loss: the objective at the starting point.
+        error: why the run stopped early (wrong structure, non-finite values), or "".
+        stopped_at: the step (1-based) at which it stopped, or None.
+    """
+
+    params: tuple = ()
+    losses: tuple = ()
+    start_loss: float = float("nan")
+    error: str = ""
+    stopped_at: int | None = None
+
+    def to_data(self) -> dict:
+        return {"params": [np.asarray(p, dtype=np.float64) for p in self.params], "losses": list(self.losses),
+                "start_loss": self.start_loss, "error": self.error, "stopped_at": self.stopped_at}
+
+    @classmethod
+    def from_data(cls, d: dict) -> "Run":
+        return cls(params=tuple(as_numpy(p).astype(np.float64) for p in d.get("params", ())),
+                   losses=tuple(float(x) for x in d.get("losses", ())), start_loss=float(d.get("start_loss", "nan")),
+                   error=str(d.get("error", "")), stopped_at=d.get("stopped_at"))
+
+
+def bind_names(fn: Callable) -> list[str]:
+    """Parameter names of ``fn`` in order (to find a call's arguments by their contract names)."""
+    try:
+        return list(inspect.signature(fn).parameters)
+    except (TypeError, ValueError):
+        return []
+
+
+def _locate(call, names: list[str], name: str):
+    """``("args", i)`` or ``("kwargs", name)``: where argument ``name`` sits in ``call``."""
+    if name in call.kwargs:
+        return ("kwargs", name)
+    if name in names:
+        i = names.index(name)
+        if i < len(call.args):
+            return ("args", i)
+    raise LookupError(f"the case's call has no argument {name!r}")
+
+
+def _set(call, where, value):
+    from ..spec import Call
+
+    if where[0] == "args":
+        args = list(call.args)
+        args[where[1]] = value
+        return Call(tuple(args), dict(call.kwargs))
+    kwargs = dict(call.kwargs)
+    kwargs[where[1]] = value
+    return Call(tuple(call.args), kwargs)
+
+
+def _get(call, where):
+    return call.args[where[1]] if where[0] == "args" else call.kwargs[where[1]]
+
+
+def _as_tensor(v, like):
+    """An output value as a torch tensor of ``like``'s dtype (decoded Arrays become tensors)."""
+    import torch
+
+    if isinstance(v, torch.Tensor):
+        t = v.detach().clone()
+    else:
+        t = torch.from_numpy(np.array(as_numpy(v), copy=True))
+    return t.to(like.dtype) if isinstance(like, torch.Tensor) and t.is_floating_point() else t
+
+
+def _pick(out, index):
+    if index is None:
+        return out
+    if not isinstance(out, (tuple, list)):
+        raise LookupError(f"expected a tuple, got {type(out).__name__}")
+    if index >= len(out):
+        raise LookupError(f"expected a tuple of at least {index + 1} values, got {len(out)}")
+    return out[index]
+
+
+def drive(traj, call, names: list[str]) -> Generator[Any, Any, Run]:
+    """Yield each step's call; receive its output; return the :class:`Run`.
+
+    Args:
+        traj: the case's :class:`grader.spec.Trajectory`.
+        call: the case's first call (torch tensors).
+        names: the function's parameter names (contract order), to find arguments by name.
+    """
+    import torch
+
+    p_at = _locate(call, names, traj.param)
+    g_at = _locate(call, names, traj.grad)
+    c_at = {n: _locate(call, names, n) for n in traj.carry}
+    t_at = _locate(call, names, traj.step) if traj.step else None
+    param = _get(call, p_at)
+    if not isinstance(param, torch.Tensor):
+        raise TypeError(f"trajectory parameter {traj.param!r} must be a tensor")
+    shape = tuple(param.shape)
+    state = {n: _get(call, w) for n, w in c_at.items()}
+    t = _get(call, t_at) if t_at else None
+    start = traj.objective.loss(param.detach().to(torch.float64).numpy())
+    params, losses = [], []
+    for step in range(1, traj.steps + 1):
+        grad = torch.from_numpy(traj.objective.grad(param.detach().to(torch.float64).numpy())).to(param.dtype)
+        c = _set(call, p_at, param.clone())
+        c = _set(c, g_at, grad)
+        for n, w in c_at.items():
+            c = _set(c, w, state[n].clone() if isinstance(state[n], torch.Tensor) else state[n])
+        if t_at:
+            c = _set(c, t_at, t)
+        out = yield c
+        try:
+            new = _as_tensor(_pick(out, traj.param_out), param)
+            if tuple(new.shape) != shape:
+                raise LookupError(f"the new `{traj.param}` has shape {tuple(new.shape)}, expected {shape}")
+            new_state = {}
+            for n, i in traj.carry.items():
+                v = _as_tensor(_pick(out, i), state[n])
+                if isinstance(state[n], torch.Tensor) and tuple(v.shape) != tuple(state[n].shape):
+                    raise LookupError(f"the new `{n}` has shape {tuple(v.shape)}, expected {tuple(state[n].shape)}")
+                new_state[n] = v
+        except (LookupError, TypeError, ValueError) as e:
+            return Run(tuple(params), tuple(losses), start, f"step {step}: {e}", step)
+        v = new.detach().to(torch.float64).numpy().reshape(-1)
+        params.append(v)
+        loss = traj.objective.loss(v)
+        losses.append(loss)
+        if not np.isfinite(v).all():
+            return Run(tuple(params), tuple(losses), start, f"step {step}: the parameter is not finite", step)
+        param, state = new, new_state
+        if t_at:
+            t = t + 1
+    return Run(tuple(params), tuple(losses), start)
+
+
+def run_inprocess(fn: Callable, traj, call, names: list[str] | None = None) -> Run:
+    """Drive ``fn`` (a trusted function: the reference, a mistake variant, an oracle) in this process."""
+    names = names if names is not None else bind_names(fn)
+    gen = drive(traj, call, names)
+    try:
+        c = next(gen)
+        while True:
+            c = gen.send(fn(*c.args, **dict(c.kwargs)))
+    except StopIteration as stop:
+        return stop.value
+
+
+@dataclass(frozen=True)
+class Parting:
+    """Where two trajectories part: ``step`` (1-based; None when they agree) and a message."""
+
+    step: int | None
+    message: str = ""
+    worst: float = 0.0
+    index: tuple = field(default_factory=tuple)
+
+
+def part(expected: Run, got: Run, *, rtol: float, atol: float) -> Parting:
+    """The first step where ``got`` leaves ``expected`` (``|got - exp| > atol + rtol·|exp|``)."""
+    n = len(expected.params)
+    for i in range(n):
+        if i >= len(got.params):
+            why = got.error or "the run stopped"
+            return Parting(i + 1, f"your trajectory stops at step {i + 1} of {n}: {why}")
+        e, g = np.asarray(expected.params[i]), np.asarray(got.params[i])
+        if e.shape != g.shape:
+            return Parting(i + 1, f"step {i + 1}: the parameter has {g.size} values, expected {e.size}")
+        bad = ~(np.abs(g - e) <= atol + rtol * np.abs(e))
+        if bad.any():
+            j = int(np.argmax(np.where(bad, np.abs(g - e), -1.0)))
+            return Parting(i + 1, (f"your trajectory parts from the reference at step {i + 1} of {n}: parameter[{j}] "
+                                   f"is {g[j]:.8g}, expected {e[j]:.8g} (loss {got.losses[i]:.6g}, expected "
+                                   f"{expected.losses[i]:.6g})"), float(np.abs(g[j] - e[j])), (j,))
+    if got.error and len(got.params) < n:
+        return Parting(len(got.params) + 1, got.error)
+    return Parting(None, f"agrees with the reference at every one of {n} steps")
