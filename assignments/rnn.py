@@ -19,7 +19,8 @@ part of the pre-activation is ``x @ W_ih.T``. Both biases are added.
 Banned (the grader checks statically and while your code runs):
     every torch.nn module (nn.RNN, nn.GRU, nn.RNNCell, nn.Linear, ...),
     torch.nn.functional.*, torch.rnn_tanh / rnn_relu / gru / lstm and their
-    *_cell versions, and autograd (.backward(), torch.autograd.*,
+    *_cell versions (and internal variants such as torch.quantized_gru and
+    torch.mkldnn_rnn_layer), and autograd (.backward(), torch.autograd.*,
     torch.func.*). The point is to write the recurrence and its gradient
     yourself. Allowed: torch.sigmoid, torch.tanh, matmul/@, slicing, chunk,
     cat, stack, loops, ...
