@@ -37,9 +37,6 @@ Check your work with::
 (add the path of this file if it is not ./nlp.py).
 """
 
-import math
-from collections import Counter
-
 import torch
 
 
