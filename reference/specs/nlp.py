@@ -430,6 +430,8 @@ _BLEU_CASES = (
          dtypes=_ONE, hidden=True, points=2.0, description="10 candidates, 1-4 references each"),
     Case("hidden_empty_candidate", _bleu_with_empty, dtypes=_ONE, hidden=True,
          description="an empty candidate among others"),
+    Case("hidden_max_n_3", _bleu_case(5, (1, 3), p_replace=0.2, max_n=3), dtypes=_ONE, hidden=True,
+         description="max_n = 3, 5 candidates, 1-3 references each"),
 )
 
 # --------------------------------------------------------------------------- #
@@ -516,6 +518,8 @@ _TFIDF_CASES = (
          description="'The' and 'the' are different tokens; 'Paris' sorts before 'a'"),
     Case("hidden_larger", _docs_case(8, n_words=12, length=(0, 12), empty=(5,), common="a"), dtypes=_ONE,
          hidden=True, points=2.0, description="8 documents, one empty, 'a' in all the others"),
+    Case("hidden_short_documents", _docs_case(12, n_words=8, length=(0, 3)), dtypes=_ONE, hidden=True,
+         description="12 documents of 0-3 tokens"),
 )
 
 # --------------------------------------------------------------------------- #
