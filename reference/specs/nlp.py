@@ -439,7 +439,11 @@ _BLEU_CASES = (
 # --------------------------------------------------------------------------- #
 
 
-def _docs_case(D, *, n_words=10, length=(3, 9), empty=(), common=None):
+def _docs_case(D, *, n_words=10, length=(3, 9), empty=(), common=None, lead=()):
+    """D documents of random lengths; ``common`` inserted in every non-empty one; ``lead`` tokens prepended
+    to document 0 (a hidden case whose matrix starts with a run of zeros would look, byte for byte, like
+    other outputs: the student kit's leak test compares output prefixes)."""
+
     def make(g, dt):
         docs = []
         for d in range(D):
@@ -447,6 +451,7 @@ def _docs_case(D, *, n_words=10, length=(3, 9), empty=(), common=None):
             if common is not None and d not in empty:
                 doc.insert(int(randint(g, 0, len(doc) + 1, ())), common)
             docs.append(doc)
+        docs[0] = list(lead) + docs[0]
         return call(docs)
 
     return make
@@ -516,9 +521,10 @@ _TFIDF_CASES = (
     Case("single_document", _docs_case(1, length=(5, 8)), dtypes=_ONE, description="D = 1"),
     Case("capitalised_words", _docs_case(4, n_words=12, length=(4, 8)), dtypes=_ONE,
          description="'The' and 'the' are different tokens; 'Paris' sorts before 'a'"),
-    Case("hidden_larger", _docs_case(8, n_words=12, length=(0, 12), empty=(5,), common="a"), dtypes=_ONE,
+    Case("hidden_larger", _docs_case(8, n_words=12, length=(0, 12), empty=(5,), common="a", lead=("Paris",)),
+         dtypes=_ONE,
          hidden=True, points=2.0, description="8 documents, one empty, 'a' in all the others"),
-    Case("hidden_short_documents", _docs_case(12, n_words=8, length=(0, 3)), dtypes=_ONE, hidden=True,
+    Case("hidden_short_documents", _docs_case(12, n_words=8, length=(0, 3), lead=("a",)), dtypes=_ONE, hidden=True,
          description="12 documents of 0-3 tokens"),
 )
 
