@@ -2,12 +2,16 @@
 
 Implement the forward pass of batch normalization by hand, with the same
 results as ``torch.nn.BatchNorm1d`` / ``torch.nn.BatchNorm2d`` (same momentum
-and eps), including the update of the running statistics.
+and eps), including the update of the running statistics, and the backward
+pass of its training mode (``batchnorm_backward``).
 
 Banned (the grader checks statically and while your code runs):
     torch.nn.functional.* (e.g. F.batch_norm), torch.batch_norm and the other
-    library batch-norm kernels, every torch.nn module (nn.BatchNorm1d/2d, ...),
-    and autograd (.backward(), torch.autograd.*, torch.func.*).
+    library batch-norm kernels, the other normalization kernels
+    (torch.layer_norm, torch.native_layer_norm, torch.group_norm,
+    torch.native_group_norm, torch.instance_norm), every torch.nn module
+    (nn.BatchNorm1d/2d, ...), and autograd (.backward(), torch.autograd.*,
+    torch.func.*).
     The point of the exercise is to write the normalization yourself.
     Allowed: elementary tensor ops, torch.mean, torch.var, torch.var_mean,
     torch.sqrt, torch.rsqrt, broadcasting, reshape/view, ...
@@ -71,4 +75,36 @@ def batchnorm_forward(x, gamma, beta, running_mean, running_var, training, momen
     """
     # reduce_dims = ...      # every dim except 1
     # shape = ...            # (1, C, 1, 1) to broadcast (C,) vectors over x
+    raise NotImplementedError
+
+
+def batchnorm_backward(grad_out, x, gamma, eps=1e-5):
+    """Backward pass of the TRAINING-mode batchnorm_forward (batch statistics, biased variance).
+
+    Statistics are per channel (dim 1) over every other dim, m values per
+    channel. With xhat = (x - mu) / sqrt(var + eps) and g = grad_out * gamma
+    (gamma broadcast over the channel dim):
+
+        dx     = (g - mean(g) - xhat * mean(g * xhat)) / sqrt(var + eps)   (means per channel)
+        dgamma = sum of grad_out * xhat per channel          # (C,)
+        dbeta  = sum of grad_out per channel                 # (C,)
+
+    Args:
+        grad_out: upstream gradient dL/dout, shaped like x.
+        x: (N, C), (N, C, L) or (N, C, H, W) forward input, float32/float64.
+        gamma: (C,) forward scale, same dtype as x.
+        eps: float, as in the forward pass.
+
+    Returns:
+        (dx, dgamma, dbeta): dx shaped like x, dgamma and dbeta (C,);
+        x's dtype and device.
+
+    Banned: as batchnorm_forward (no autograd, no torch.nn.functional).
+
+    Tip (from the interview notes): batch norm is computed per channel over
+    the N x H x W values of a feature map, so its backward pass sums over the
+    same axes. The mean and the variance depend on every input of the
+    channel: forgetting those two paths (dx = g / sqrt(var + eps)) is the
+    classic mistake -- check yourself against finite differences.
+    """
     raise NotImplementedError

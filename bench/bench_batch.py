@@ -104,7 +104,7 @@ def build_class(dst: Path, n: int, *, seed: int) -> dict[str, str]:
 
 def run(cls: Path, out: Path, *, jobs: int, assignments: tuple[str, ...] = ()) -> dict:
     """Grade ``cls`` into ``out`` (fresh) with ``jobs`` workers; return timings and memory."""
-    from grader.batch import BatchOptions, run_batch
+    from grader.batch.run import BatchOptions, run_batch
 
     shutil.rmtree(out, ignore_errors=True)
     finished: list[float] = []

@@ -33,8 +33,9 @@ def main() -> None:
     from grader.api import get_worker
 
     worker = get_worker(reference_dir=ROOT / "reference")  # forked before references load
-    from grader.engine import Options, grade_submission
-    from grader.loader import load_catalog, load_submission
+    from grader.judge.engine import Options, grade_submission
+    from grader.catalog.project import load_catalog
+    from grader.submission.load import load_submission
 
     catalog = load_catalog(ROOT / "reference")
     ids = tuple(args.assignment) or catalog.ids

@@ -19,11 +19,12 @@ import os
 import re
 from pathlib import Path
 
-from .engine import Options, grade_submission, resolve_devices
-from .loader import Catalog, SubmissionError, default_reference_dir, load_catalog, load_submission
-from .results import GradeResult
-from .sandbox import Worker
-from .spec import SpecError
+from grader.judge.engine import Options, grade_submission, resolve_devices
+from grader.catalog.project import Catalog, default_reference_dir, load_catalog
+from grader.submission.load import SubmissionError, load_submission
+from grader.results import GradeResult
+from grader.sandbox.worker import Worker
+from grader.spec import SpecError
 
 __all__ = ["check", "list_assignments", "load_any_catalog", "get_worker", "close_worker", "default_html_path", "SpecError",
            "SubmissionError", "Options"]
@@ -35,7 +36,7 @@ def get_worker(*, reference_dir: str | os.PathLike | None = None) -> Worker:
     """The process-wide grading worker, started on first use and reused.
 
     Started by forking this process when no reference code is loaded yet
-    (fast), else by spawning ``python -m grader.zygote``.
+    (fast), else by spawning ``python -m grader.sandbox.zygote``.
     """
     global _WORKER
     if _WORKER is None or not _WORKER.alive:
@@ -77,7 +78,7 @@ def check(path: str | os.PathLike = "assignments", *, assignments: tuple[str, ..
         reference_dir: folder with references and ``specs/`` (default: see
             :func:`grader.loader.default_reference_dir`).
         options: engine options; ``devices`` is set from ``device``.
-        worker: a started :class:`~grader.sandbox.Worker` (default: the shared one).
+        worker: a started :class:`~grader.sandbox.worker.Worker` (default: the shared one).
         catalog: a loaded catalog (default: loaded from ``reference_dir``).
 
     Returns:
@@ -97,17 +98,17 @@ def check(path: str | os.PathLike = "assignments", *, assignments: tuple[str, ..
     opts = options or Options()
     opts = Options(**{**opts.__dict__, "devices": devices})
     result = grade_submission(submission, catalog, assignments=tuple(assignments), worker=worker, options=opts)
-    from .kit import stale_kit_problems
+    from grader.kit.catalog import stale_kit_problems
 
     stale = stale_kit_problems(submission, catalog, assignments=tuple(assignments))
     if stale:
         result = dataclasses.replace(result, problems=(*result.problems, *stale))
     if json_path:
-        from .report import write_json
+        from grader.report import write_json
 
         write_json(result, json_path)
     if html_path:
-        from .report import write_html
+        from grader.report import write_html
 
         write_html(result, html_path)
     return result
@@ -126,7 +127,7 @@ def load_any_catalog(reference_dir: str | os.PathLike | None = None):
     if reference_dir or (ref / "specs").is_dir():
         return load_catalog(ref)
     try:
-        from .kit import find_kit, load_kit
+        from grader.kit.catalog import find_kit, load_kit
     except ImportError:  # pragma: no cover
         return load_catalog(ref)
     kit = find_kit(Path.cwd())

@@ -83,7 +83,7 @@ class GradeItem(pytest.Item):
         self.add_marker("grade")
 
     def runtest(self) -> None:
-        from .report.junit import junit_status
+        from grader.report.junit import junit_status
 
         kind = junit_status(self.status)
         if kind == "passed":
@@ -127,7 +127,7 @@ def _device_runs(c):
 
 
 def _grade(config):
-    from .api import check
+    from grader.api import check
 
     result = check(config.option.grade_path, assignments=tuple(config.option.grade_assignments),
                    device=config.option.grade_device, reference_dir=config.option.grade_reference)
@@ -139,8 +139,8 @@ def _grade(config):
 def pytest_collection_modifyitems(session, config, items) -> None:
     if not config.option.grade_path:
         return
-    from .loader import SubmissionError
-    from .spec import SpecError
+    from grader.submission.load import SubmissionError
+    from grader.spec import SpecError
 
     try:
         result = _grade(config)
@@ -163,7 +163,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
     result = config.stash.get(_RESULT_KEY, None)
     if result is None:
         return
-    from .cli import kit_notice
+    from grader.cli import kit_notice
 
     pct = 100.0 * result.score / result.max_score if result.max_score else 0.0
     terminalreporter.write_sep("=", f"grade: {result.score:g}/{result.max_score:g} points ({pct:.1f}%)")

@@ -81,8 +81,8 @@ __all__ = [
 
 FLOAT_DTYPES = ("float32", "float64")
 
-from .judge.objectives import Objective, Quadratic, Rosenbrock  # noqa: E402 - data classes for specs
-from .judge.properties import (  # noqa: E402
+from grader.judge.objectives import Objective, Quadratic, Rosenbrock  # noqa: E402 - data classes for specs
+from grader.judge.properties import (  # noqa: E402
     BernoulliRate,
     Bounds,
     Independent,

@@ -132,7 +132,7 @@ def check_spec(ref, assignment):
 
 def static_hits(path: Path, banned: tuple[str, ...]) -> list[str]:
     """Banned names the grader's own static scan finds in the file at ``path``."""
-    from grader.banned import scan
+    from grader.judge.scan import scan
 
     hits, _ = scan(path.read_text(), tuple(banned))
     return [f"{h.name} (line {h.line})" for h in hits]

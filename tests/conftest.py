@@ -5,6 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import torch
+
+# Tests fork this process (the grading worker, tests/test_confine.py). A parent whose
+# OpenMP pool has started leaves forked children deadlocked in their first parallel
+# op, so the test process, like the grader's worker, stays on one intra-op thread.
+torch.set_num_threads(1)
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -37,7 +43,7 @@ def worker():
 def catalog(worker):
     """The project's catalog (references + specs), loaded once (after the worker has started,
     so the worker can be forked before any reference code is imported)."""
-    from grader.loader import load_catalog
+    from grader.catalog.project import load_catalog
 
     return load_catalog(ROOT / "reference")
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from grader.catalog.lint import lint_assignment
-from grader.loader import load_catalog
+from grader.catalog.project import load_catalog
 
 ROOT = Path(__file__).resolve().parent.parent
 CATALOG = load_catalog(ROOT / "reference")

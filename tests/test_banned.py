@@ -1,4 +1,4 @@
-"""grader.banned: the static AST scan for banned calls."""
+"""grader.judge.scan: the static AST scan for banned calls."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import textwrap
 
 import pytest
 
-from grader.banned import hits_for, scan
+from grader.judge.scan import hits_for, scan
 
 BANNED = ("torch.softmax", "torch.Tensor.softmax", "torch.sigmoid", "torch.Tensor.sigmoid", "torch.nn.functional",
           "torch.autograd", "torch.Tensor.backward", "sklearn")

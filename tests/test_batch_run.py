@@ -21,7 +21,7 @@ import nbformat
 import pytest
 from click.testing import CliRunner
 
-from grader.batch import CACHE_DIR, GRADEBOOK, read_gradebook
+from grader.batch.run import CACHE_DIR, GRADEBOOK, read_gradebook
 from grader.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -231,7 +231,7 @@ class _HangOnUnpickle:
 def test_pool_survives_dying_and_hanging_workers():
     """A worker that dies is replaced and its task retried once; one that hangs is killed at the task timeout;
     every task still gets exactly one outcome and the good one is graded."""
-    from grader.batch import Task, _LocalPool
+    from grader.batch.run import Task, _LocalPool
 
     common = dict(assignments=("activations",), device="cpu", reference_dir=REFERENCE)
     good = Task(id="good", name="good.py", key="k1",

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from grader.batch import (Entry, EntryError, Limits, Row, _gradebook_text, _gradescope_metadata, _layout,
+from grader.batch.run import (Entry, EntryError, Limits, Row, _gradebook_text, _gradescope_metadata, _layout,
                           _normalize, discover, entry_content_hash, gradebook_rows, read_entry, read_zip,
                           safe_relpath)
-from grader.gradescope import to_gradescope
+from grader.report.gradescope import to_gradescope
 from grader.report.classreport import class_stats, render_class_report, summarize
 from grader.results import AssignmentResult, CaseResult, Diagnosis, GradeResult
 
@@ -208,7 +208,7 @@ def test_gradescope_export_zip_ids_from_metadata(tmp_path):
 
 
 def test_export_zip_bomb_is_refused(tmp_path):
-    from grader.batch import BatchError
+    from grader.batch.run import BatchError
 
     export = tmp_path / "export.zip"
     export.write_bytes(_zip({"a_1_2_activations.py": b"\0" * 100_000}))

@@ -1,4 +1,4 @@
-"""grader.compare: every check, and what each failure message tells the student."""
+"""grader.judge.compare: every check, and what each failure message tells the student."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from grader.compare import compare, describe_value, matches
+from grader.judge.compare import compare, describe_value, matches
 from grader.spec import Tolerance
-from grader.wire import Array, roundtrip
+from grader.sandbox.wire import Array, roundtrip
 
 TOL = Tolerance(rtol=1e-4, atol=1e-5)
 

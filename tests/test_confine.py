@@ -14,7 +14,7 @@ import tempfile
 
 import pytest
 
-from grader import confine
+from grader.sandbox.inside import confine
 
 LANDLOCK = confine.landlock_abi()
 
@@ -50,7 +50,6 @@ def test_landlock_blocks_native_reads_outside_the_allowed_roots(tmp_path):
     import torch  # noqa: F401 - loaded before the restriction, like in the worker
 
     def attack():
-        import torch
 
         abi = confine.landlock(read=(os.path.dirname(os.__file__), os.path.dirname(torch.__file__)),
                                write=(str(work),))

@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from grader.api import check
-from grader.engine import resolve_devices
+from grader.judge.engine import resolve_devices
 
 ROOT = Path(__file__).resolve().parent.parent
 HAS_CUDA = torch.cuda.is_available()

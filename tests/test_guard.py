@@ -1,4 +1,4 @@
-"""grader.guard: run-time detection of banned calls, exercised in this process."""
+"""grader.sandbox.inside.guard: run-time detection of banned calls, exercised in this process."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from grader.guard import Guard
-from grader.sandbox import library_dirs
+from grader.sandbox.inside.guard import Guard
+from grader.sandbox.worker import library_dirs
 
 BANNED = ("torch.softmax", "torch.Tensor.softmax", "torch.special.softmax", "torch.nn.functional", "torch.sigmoid",
           "torch.Tensor.sigmoid")

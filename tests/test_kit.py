@@ -1,4 +1,4 @@
-"""The student kit (``grade release``, :mod:`grader.kit`, :mod:`grader.release`).
+"""The student kit (``grade release``, :mod:`grader.kit`, :mod:`grader.kit.release`).
 
 * the kit holds no reference code, no spec, no hidden case and no hidden salt
   (scanned here independently of the release's own check);
@@ -27,12 +27,12 @@ from click.testing import CliRunner
 
 from grader.api import check
 from grader.cli import main
-from grader.kit import (KIT_DIR, assignment_version, find_kit, header_line, kit_version, load_kit, parse_headers,
-                        stale_kit_problems)
-from grader.loader import load_submission
-from grader.release import CHECK_COMMAND, INSTALL_COMMAND, ReleaseError, build_kit
+from grader.kit.catalog import find_kit, load_kit, stale_kit_problems
+from grader.kit.payload import KIT_DIR, assignment_version, header_line, kit_version, parse_headers
+from grader.submission.load import load_submission
+from grader.kit.release import CHECK_COMMAND, INSTALL_COMMAND, ReleaseError, build_kit
 from grader.spec import SpecError
-from grader.wire import Array, decode_bytes
+from grader.sandbox.wire import Array, decode_bytes
 
 ROOT = Path(__file__).resolve().parent.parent
 SUBMISSIONS = ROOT / "tests" / "submissions"
@@ -105,8 +105,9 @@ def test_kit_layout(kit, catalog):
                                                                manifest["assignments"][catalog.ids.index(aid)]["version"])
         assert (kit / KIT_DIR / "data" / f"{aid}.grd").is_file()
     # the grader travels with the kit, without its instructor-only modules
-    assert (kit / "grader" / "engine.py").is_file() and (kit / "grader" / "kit.py").is_file()
-    assert not (kit / "grader" / "release.py").exists() and not (kit / "grader" / "cli_release.py").exists()
+    assert (kit / "grader" / "judge" / "engine.py").is_file() and (kit / "grader" / "kit" / "catalog.py").is_file()
+    assert not (kit / "grader" / "kit" / "release.py").exists() and not (kit / "grader" / "cli" / "release.py").exists()
+    assert not (kit / "grader" / "catalog" / "lint.py").exists()
     assert not (kit / "reference").exists() and not list(kit.rglob("specs"))
     assert set(manifest["files"]) == {p.relative_to(kit).as_posix() for p in kit.rglob("*") if p.is_file()}
     assert manifest["hidden_cases"] == sum(c.hidden for a in catalog.assignments for f in a.functions for c in f.cases)

@@ -6,7 +6,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from grader.loader import SubmissionError, load_submission, notebook_source
+from grader.submission.load import SubmissionError, load_submission, notebook_source
 
 IDS = ("activations", "cross_entropy", "metrics")
 

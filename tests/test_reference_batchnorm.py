@@ -141,7 +141,8 @@ def test_spec_cases_and_mistakes(function):
     for case, c in _spec_calls(function):
         exp = getattr(ref, function.name)(*c.args, **c.kwargs)
         # the reference agrees with the oracle on every spec case
-        assert _close(exp, _oracle(*c.args, **c.kwargs), tol), case.id
+        oracle = _oracle if function.name == "batchnorm_forward" else function.oracle
+        assert _close(exp, oracle(*c.args, **c.kwargs), tol), case.id
         refs.append(exp)
         for m in function.mistakes:
             outs[m.id].append(m.variant(*c.args, **c.kwargs))
@@ -180,10 +181,28 @@ def test_buggy_fixtures_match_their_mistake(path):
     assert found, f"{path.stem}: no failing case matches the spec variant"
 
 
+@pytest.mark.parametrize("shape", [(8, 4), (2, 5), (4, 3, 5), (1, 3, 6), (3, 4, 2, 3), (1, 2, 3, 3)])
+@pytest.mark.parametrize("eps", [1e-5, 0.5])
+def test_backward_matches_autograd(shape, eps):
+    g = torch.Generator().manual_seed(5)
+    x = torch.randn(shape, generator=g, dtype=torch.float64) * 2 + 1
+    gamma = torch.randn(shape[1], generator=g, dtype=torch.float64) * 0.5 + 1
+    dout = torch.randn(shape, generator=g, dtype=torch.float64)
+    xl, gl = x.clone().requires_grad_(), gamma.clone().requires_grad_()
+    bl = torch.zeros_like(gamma, requires_grad=True)
+    out = torch.nn.functional.batch_norm(xl, None, None, gl, bl, training=True, eps=eps)
+    exp = torch.autograd.grad(out, (xl, gl, bl), dout)
+    got = ref.batchnorm_backward(dout, x, gamma, eps=eps)
+    _assert_all_close(got, exp, rtol=1e-9, atol=1e-11)
+
+
 def test_required_mistake_ids_present():
     required = {"bn_batch_stats_at_inference", "bn_biased_running_var", "bn_momentum_flipped",
                 "bn_eps_outside_sqrt", "bn_wrong_axes", "bn_unbiased_normalization"}
     ids = {m.id for m in SPEC.function("batchnorm_forward").mistakes}
     assert required <= ids
+    backward = {m.id for m in SPEC.function("batchnorm_backward").mistakes}
+    assert {"bn_backward_naive_dx", "bn_backward_dgamma_no_xhat"} <= backward
+    ids |= backward
     for mid in ids:
         assert (SUBMISSIONS / "buggy" / "batchnorm" / f"{mid}.py").exists(), mid

@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 
 from grader.api import check
-from grader.engine import Options
-from grader.loader import load_catalog
-from grader.sandbox import Worker
+from grader.judge.engine import Options
+from grader.catalog.project import load_catalog
+from grader.sandbox.worker import Worker
 
 ROOT = Path(__file__).resolve().parent.parent
 HOSTILE = ROOT / "tests" / "hostile"

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from grader.api import check, get_worker
-from grader.loader import load_catalog
+from grader.catalog.project import load_catalog
 
 ROOT = Path(__file__).resolve().parent.parent
 SUBMISSIONS = ROOT / "tests" / "submissions"

@@ -1,4 +1,4 @@
-"""grader.wire: the pickle-free frame format between the student's process and the grader."""
+"""grader.sandbox.wire: the pickle-free frame format between the student's process and the grader."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 import torch
 
-from grader import wire
-from grader.wire import Array, Opaque, WireError
+from grader.sandbox import wire
+from grader.sandbox.wire import Array, Opaque, WireError
 
 
 def _frame(value_node, payload: bytes = b"", meta=None) -> bytes:

@@ -104,7 +104,7 @@ def close(expected: Any, got: Any, *, rtol: float, atol: float) -> bool:
 
 def _instances(assignment, function, case, *, dtypes=None, extra_seeds: int = 0):
     """(dtype, seed, call) for the case's own seed and ``extra_seeds`` more."""
-    from ..cases import instance_seed, make_call
+    from grader.catalog.instances import instance_seed, make_call
 
     out = []
     for dt in dtypes or case.dtypes:
@@ -175,7 +175,7 @@ def _raises_not_implemented(fn) -> bool:
 def reference_outcomes(fn, function, case, call, seed: int):
     """The property outcomes of ``fn`` (reference or variant) on one property case, called
     ``case.repeats`` times with the case's call seeds."""
-    from ..cases import call_seeded, repeat_seeds
+    from grader.catalog.instances import call_seeded, repeat_seeds
 
     outs = [call_seeded(fn, call, s) for s in repeat_seeds(seed, case.repeats)]
     return [p.evaluate(outs, call.args, dict(call.kwargs)) for p in case.properties_for(call)]
@@ -186,7 +186,7 @@ def reference_outcomes(fn, function, case, call, seed: int):
 
 def check_oracle(assignment, function, reference, *, extra_seeds: int = 3) -> list[Problem]:
     """The reference against ``function.oracle`` on every case (float64) and ``extra_seeds`` more draws."""
-    from ..judge import trajectory as tj
+    from grader.judge import trajectory as tj
 
     probs: list[Problem] = []
     if function.oracle is None:
@@ -210,7 +210,7 @@ def check_oracle(assignment, function, reference, *, extra_seeds: int = 3) -> li
                                              f"case {case.id} (seed {seed}): the oracle's trajectory parts from the "
                                              f"reference's: {parting.message}"))
                     continue
-                from ..cases import call_seeded
+                from grader.catalog.instances import call_seeded
 
                 a = call_seeded(ref, c)
                 b = call_seeded(function.oracle, c)
@@ -225,7 +225,7 @@ def check_oracle(assignment, function, reference, *, extra_seeds: int = 3) -> li
 
 
 def _check_banned(assignment, function, reference, ref_source: str) -> list[Problem]:
-    from ..banned import hits_for, scan
+    from grader.judge.scan import hits_for, scan
 
     hits, calls = scan(ref_source, assignment.banned)
     return [Problem(assignment.id, function.name, "banned",
@@ -264,9 +264,9 @@ def lint_assignment(assignment, reference, *, stub=None, oracles: bool = False,
     """
     import torch
 
-    from ..cases import call_seeded, repeat_seeds
-    from ..judge import gradcheck as gck
-    from ..judge import trajectory as tj
+    from grader.catalog.instances import call_seeded, repeat_seeds
+    from grader.judge import gradcheck as gck
+    from grader.judge import trajectory as tj
 
     P = lambda f, check, msg: Problem(assignment.id, f, check, msg)  # noqa: E731
     probs: list[Problem] = []

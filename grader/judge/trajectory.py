@@ -17,7 +17,7 @@ from typing import Any, Callable, Generator
 
 import numpy as np
 
-from .properties import as_numpy
+from grader.judge.properties import as_numpy
 
 __all__ = ["Run", "drive", "run_inprocess", "part", "bind_names"]
 
@@ -71,7 +71,7 @@ def _locate(call, names: list[str], name: str):
 
 
 def _set(call, where, value):
-    from ..spec import Call
+    from grader.spec import Call
 
     if where[0] == "args":
         args = list(call.args)

@@ -19,7 +19,7 @@ from collections import Counter, OrderedDict
 from pathlib import Path
 from typing import Any, Iterable
 
-from .jsonio import atomic_write_text
+from grader.report.jsonio import atomic_write_text
 
 __all__ = ["summarize", "class_stats", "render_class_report", "write_class_report"]
 
@@ -222,12 +222,12 @@ def render_class_report(*, summaries: Iterable[dict], rows: Iterable[Any] = (), 
 
     Args:
         summaries: :func:`summarize` outputs, one per entry.
-        rows: the gradebook rows (:class:`grader.batch.Row`), for the entries table.
+        rows: the gradebook rows (:class:`grader.batch.run.Row`), for the entries table.
         assignments: assignment ids in column order.
-        discovery: the batch's :class:`grader.batch.Discovery` (duplicates, notes), or None.
+        discovery: the batch's :class:`grader.batch.run.Discovery` (duplicates, notes), or None.
         title: page title.
     """
-    from .html import _env
+    from grader.report.html import _env
 
     summaries = list(summaries)
     stats = class_stats(summaries, assignments=assignments)

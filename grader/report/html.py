@@ -22,8 +22,8 @@ from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from ..results import AssignmentResult, CaseResult, GradeResult, function_status
-from .jsonio import atomic_write_text
+from grader.results import AssignmentResult, CaseResult, GradeResult, function_status
+from grader.report.jsonio import atomic_write_text
 
 __all__ = ["render_html", "write_html"]
 

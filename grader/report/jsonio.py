@@ -7,7 +7,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from ..results import GradeResult
+from grader.results import GradeResult
 
 __all__ = ["write_json", "atomic_write_text"]
 

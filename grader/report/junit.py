@@ -30,8 +30,8 @@ import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from ..results import AssignmentResult, CaseResult, GradeResult
-from .jsonio import atomic_write_text
+from grader.results import AssignmentResult, CaseResult, GradeResult
+from grader.report.jsonio import atomic_write_text
 
 __all__ = ["write_junit", "render_junit", "junit_status"]
 
@@ -147,7 +147,7 @@ def _suite(a: AssignmentResult, result: GradeResult, notice: str | None) -> ET.E
 def render_junit(result: GradeResult, *, notice: str | None = None) -> str:
     """``result`` as a JUnit XML document (a ``<testsuites>`` root; see the module docs)."""
     if notice is None:
-        from ..cli import kit_notice
+        from grader.cli import kit_notice
 
         notice = kit_notice(result)
     root = ET.Element("testsuites", name=f"grade: {os.path.basename(str(result.submission).rstrip('/')) or 'submission'}")

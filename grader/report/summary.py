@@ -13,8 +13,8 @@ import os
 from collections import OrderedDict
 from pathlib import Path
 
-from ..results import CaseResult, GradeResult, function_status
-from .jsonio import atomic_write_text
+from grader.results import CaseResult, GradeResult, function_status
+from grader.report.jsonio import atomic_write_text
 
 __all__ = ["render_summary", "write_summary", "MAX_FAILING"]
 

@@ -14,7 +14,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from ..results import AssignmentResult, CaseResult, GradeResult, function_status
+from grader.results import AssignmentResult, CaseResult, GradeResult, function_status
 
 __all__ = ["print_result", "STATUS_STYLE"]
 

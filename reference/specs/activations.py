@@ -14,6 +14,7 @@ from grader.spec import (
     Assignment,
     Case,
     Function,
+    GradCheck,
     Mistake,
     Tolerance,
     call,
@@ -126,6 +127,43 @@ def _softmax_backward_sum_all_rows(grad_output, s):
     return s * (grad_output - (grad_output * s).sum())
 
 
+# --------------------------------------------------------------------------- oracles (tests only)
+
+
+def _oracle_sigmoid(x):
+    return torch.sigmoid(x)
+
+
+def _oracle_sigmoid_grad(x):
+    xl = x.detach().clone().requires_grad_()
+    (g,) = torch.autograd.grad(torch.sigmoid(xl), xl, torch.ones_like(x))
+    return g
+
+
+def _oracle_softmax(x, dim=-1):
+    import torch.nn.functional as F
+
+    return F.softmax(x, dim=dim)
+
+
+def _oracle_softmax_jacobian(x):
+    import torch.nn.functional as F
+
+    C = x.shape[-1]
+    rows = x.reshape(-1, C)
+    jac = [torch.autograd.functional.jacobian(lambda r: F.softmax(r, dim=-1), row) for row in rows]
+    return torch.stack(jac).reshape(*x.shape, C)
+
+
+def _oracle_softmax_backward(grad_output, s):
+    import torch.nn.functional as F
+
+    # softmax(log s) = s; autograd's softmax backward uses the output s only, so exact zeros in s are fine
+    xl = torch.log(s).detach().requires_grad_()
+    (g,) = torch.autograd.grad(F.softmax(xl, dim=-1), xl, grad_output)
+    return g
+
+
 # --------------------------------------------------------------------------- cases
 
 # With float32 logits of size ~1e4 (ulp ~1e-3), the common and correct form
@@ -199,7 +237,8 @@ _BACKWARD_CASES = (
                                         _softmax_out(g, (2, 3, 4), dt, scale=2.0)),
          description="3-D (2, 3, 4)"),
     Case("saturated_1e4", lambda g, dt: call(randn(g, (3, 5), dt), _softmax_out(g, (3, 5), dt, scale=1e4)),
-         points=2.0, description="s from logits ~1e4 (exact 0s and 1s)"),
+         points=2.0, gradcheck=False,  # s has exact zeros: no logits x with softmax(x) = s to differentiate at
+         description="s from logits ~1e4 (exact 0s and 1s)"),
     Case("batch1", lambda g, dt: call(randn(g, (1, 7), dt), _softmax_out(g, (1, 7), dt)),
          description="one row"),
     Case("hidden_large_grad", lambda g, dt: call(randn(g, (5, 6), dt, scale=100.0),
@@ -237,6 +276,7 @@ ASSIGNMENT = Assignment(
     functions=(
         Function(
             name="sigmoid",
+            oracle=_oracle_sigmoid,
             cases=_SIGMOID_CASES,
             mistakes=(
                 Mistake(
@@ -258,6 +298,7 @@ ASSIGNMENT = Assignment(
         ),
         Function(
             name="sigmoid_grad",
+            oracle=_oracle_sigmoid_grad,
             cases=_SIGMOID_CASES,
             mistakes=(
                 Mistake(
@@ -279,6 +320,7 @@ ASSIGNMENT = Assignment(
         ),
         Function(
             name="softmax",
+            oracle=_oracle_softmax,
             cases=_SOFTMAX_CASES,
             mistakes=(
                 Mistake(
@@ -308,6 +350,7 @@ ASSIGNMENT = Assignment(
         ),
         Function(
             name="softmax_jacobian",
+            oracle=_oracle_softmax_jacobian,
             cases=_JACOBIAN_CASES,
             mistakes=(
                 Mistake(
@@ -336,6 +379,14 @@ ASSIGNMENT = Assignment(
         ),
         Function(
             name="softmax_backward",
+            oracle=_oracle_softmax_backward,
+            # x = log(s) gives softmax(x) = s: the student's own softmax is differentiated there
+            gradcheck=GradCheck(
+                inputs=lambda c: call(torch.log(c.args[1])),
+                wrt={0: ()},
+                forward="softmax",
+                upstream=lambda c: c.args[0],
+            ),
             cases=_BACKWARD_CASES,
             mistakes=(
                 Mistake(

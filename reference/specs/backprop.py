@@ -15,6 +15,7 @@ from grader.spec import (
     Assignment,
     Case,
     Function,
+    GradCheck,
     Mistake,
     call,
     rand,
@@ -134,6 +135,61 @@ def _mlp_no_logsumexp_shift(x, y, W1, b1, W2, b2):
     return _mlp_core(x, y, W1, b1, W2, b2, shift=False)
 
 
+# --------------------------------------------------------------------------- oracles and gradient checks
+
+
+def _oracle_affine_backward(grad_out, x, W):
+    xl, Wl = x.detach().clone().requires_grad_(), W.detach().clone().requires_grad_()
+    bl = torch.zeros(W.shape[1], dtype=W.dtype, requires_grad=True)
+    return torch.autograd.grad(xl @ Wl + bl, (xl, Wl, bl), grad_out)
+
+
+def _oracle_relu_backward(grad_out, x):
+    xl = x.detach().clone().requires_grad_()
+    (g,) = torch.autograd.grad(torch.relu(xl), xl, grad_out)  # torch: gradient 0 at x == 0
+    return g
+
+
+def _oracle_mlp_loss_and_grads(x, y, W1, b1, W2, b2):
+    import torch.nn.functional as F
+
+    params = [t.detach().clone().requires_grad_() for t in (W1, b1, W2, b2)]
+    w1, c1, w2, c2 = params
+    loss = F.cross_entropy(torch.relu(x @ w1 + c1) @ w2 + c2, y)
+    grads = torch.autograd.grad(loss, params)
+    return loss.detach(), dict(zip(("W1", "b1", "W2", "b2"), grads))
+
+
+def _affine_forward(x, W, b):
+    return x @ W + b
+
+
+def _relu_forward(x):
+    return torch.where(x > 0, x, torch.zeros_like(x))
+
+
+_AFFINE_GRADCHECK = GradCheck(
+    inputs=lambda c: call(c.args[1], c.args[2], torch.zeros(c.args[2].shape[1], dtype=c.args[2].dtype)),
+    wrt={0: (0,), 1: (1,), 2: (2,)},
+    trusted=_affine_forward,
+    upstream=lambda c: c.args[0],
+)
+
+_RELU_GRADCHECK = GradCheck(
+    inputs=lambda c: call(c.args[1]),
+    wrt={0: ()},
+    trusted=_relu_forward,
+    upstream=lambda c: c.args[0],
+)
+
+_MLP_GRADCHECK = GradCheck(
+    inputs=lambda c: c,
+    wrt={2: (1, "W1"), 3: (1, "b1"), 4: (1, "W2"), 5: (1, "b2")},
+    forward="mlp_loss_and_grads",
+    output=(0,),
+)
+
+
 # --------------------------------------------------------------------------- spec
 
 ASSIGNMENT = Assignment(
@@ -157,6 +213,8 @@ ASSIGNMENT = Assignment(
     functions=(
         Function(
             name="affine_backward",
+            oracle=_oracle_affine_backward,
+            gradcheck=_AFFINE_GRADCHECK,
             cases=(
                 Case("small", _affine(4, 3, 5), description="N=4, D=3, M=5"),
                 Case("square", _affine(3, 4, 4), points=2.0, description="D == M = 4, N=3"),
@@ -197,16 +255,21 @@ ASSIGNMENT = Assignment(
         ),
         Function(
             name="relu_backward",
+            oracle=_oracle_relu_backward,
+            gradcheck=_RELU_GRADCHECK,
+            # cases with exact zeros in x sit on relu's kink: no gradient check there
             cases=(
-                Case("with_zeros", _relu((4, 5)), points=2.0,
+                Case("with_zeros", _relu((4, 5)), points=2.0, gradcheck=False,
                      description="x with exact zeros (and -0.0)"),
-                Case("vector_1d", _relu((8,)), description="1-D, with zeros"),
-                Case("batch_3d", _relu((2, 3, 4)), description="3-D, with zeros"),
-                Case("batch1", _relu((1, 6), frac=0.4), description="one row, with zeros"),
+                Case("vector_1d", _relu((8,)), gradcheck=False, description="1-D, with zeros"),
+                Case("batch_3d", _relu((2, 3, 4)), gradcheck=False, description="3-D, with zeros"),
+                Case("batch1", _relu((1, 6), frac=0.4), gradcheck=False, description="one row, with zeros"),
+                Case("no_zeros", lambda g, dt: call(randn(g, (4, 6), dt), randn(g, (4, 6), dt, scale=2.0)),
+                     description="4x6, no exact zeros"),
                 Case("hidden_all_zero_x",
                      lambda g, dt: call(randn(g, (3, 4), dt), torch.zeros((3, 4), dtype=_dt(dt))),
-                     hidden=True, description="x == 0 everywhere: the gradient is all 0"),
-                Case("hidden_large", _relu((5, 6), scale=1e4), points=2.0, hidden=True,
+                     hidden=True, gradcheck=False, description="x == 0 everywhere: the gradient is all 0"),
+                Case("hidden_large", _relu((5, 6), scale=1e4), points=2.0, hidden=True, gradcheck=False,
                      description="values ~1e4, with zeros"),
             ),
             mistakes=(
@@ -235,18 +298,20 @@ ASSIGNMENT = Assignment(
         ),
         Function(
             name="mlp_loss_and_grads",
+            oracle=_oracle_mlp_loss_and_grads,
+            gradcheck=_MLP_GRADCHECK,
             cases=(
                 Case("small", _mlp(4, 3, 5, 3), description="N=4, D=3, H=5, C=3"),
                 Case("batch1", _mlp(1, 4, 6, 3), description="N=1"),
                 Case("zero_preacts", _mlp(5, 3, 4, 3, zero_rows=(0, 3), zero_w1_cols=(1,), b1_zero_frac=1.0),
-                     points=2.0, description="b1 = 0, zero rows of x and a zero column of W1: "
-                                             "pre-activations exactly 0"),
+                     points=2.0, gradcheck=False,  # pre-activations on relu's kink
+                     description="b1 = 0, zero rows of x and a zero column of W1: pre-activations exactly 0"),
                 Case("nonsquare", _mlp(6, 7, 3, 4), description="N=6, D=7, H=3, C=4"),
                 Case("large_scores", _mlp(4, 3, 5, 4, x_scale=3.0, w2_scale=1e3), points=2.0,
                      description="scores ~1e3-1e4 (softmax must be shifted)"),
                 Case("hidden_zero_preacts", _mlp(6, 4, 5, 3, zero_rows=(1, 2, 5), zero_w1_cols=(0, 3),
                                                  b1_zero_frac=0.6),
-                     points=2.0, hidden=True, description="exact-zero pre-activations"),
+                     points=2.0, hidden=True, gradcheck=False, description="exact-zero pre-activations"),
                 Case("hidden_batch16", _mlp(16, 5, 8, 4), hidden=True, description="N=16, D=5, H=8, C=4"),
             ),
             mistakes=(

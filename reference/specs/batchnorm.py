@@ -1,10 +1,15 @@
-"""Grading spec of the ``batchnorm`` assignment (see ASSIGNMENTS.md, section 4)."""
+"""Grading spec of the ``batchnorm`` assignment (see ASSIGNMENTS.md, section 4).
+
+``batchnorm_backward`` (added in the catalogue) is checked on 2-D, 3-D and 4-D
+inputs (statistics per channel over every dim but 1), a batch of two, a large
+eps, magnitudes ~1e4 and a batch of one with spatial positions.
+"""
 
 from __future__ import annotations
 
 import torch
 
-from grader.spec import Assignment, Case, Function, Mistake, call, rand, randn
+from grader.spec import Assignment, Case, Function, GradCheck, Mistake, call, rand, randn
 
 # --------------------------------------------------------------------------- #
 # Inputs
@@ -125,6 +130,104 @@ def _wrong_axes(x, gamma, beta, running_mean, running_var, training, momentum=0.
 
 
 # --------------------------------------------------------------------------- #
+# batchnorm_backward: inputs, mistakes, oracles
+# --------------------------------------------------------------------------- #
+
+
+def _make_backward(shape, *, x_scale=1.0, x_shift=0.0, eps=None):
+    def make(g, dt):
+        # Draw order: grad_out, gamma, then x.  The gradient check's probe directions are drawn from a
+        # generator seeded like this one (harness, for now): a direction along x itself is one batch norm
+        # is blind to (it is invariant to scaling x per channel), so x must not be among the first draws.
+        grad_out = randn(g, shape, dt)
+        gamma = randn(g, (shape[1],), dt, scale=0.5, shift=1.0)
+        x = randn(g, shape, dt, scale=x_scale, shift=x_shift)
+        return call(grad_out, x, gamma) if eps is None else call(grad_out, x, gamma, eps=eps)
+
+    return make
+
+
+def _bn_backward_parts(grad_out, x, gamma, eps):
+    dims, bshape = _dims(x)
+    mean = x.mean(dim=dims).reshape(bshape)
+    var = ((x - mean) ** 2).mean(dim=dims).reshape(bshape)
+    inv = 1.0 / (var + eps).sqrt()
+    xhat = (x - mean) * inv
+    return dims, bshape, inv, xhat
+
+
+def _bn_backward_naive_dx(grad_out, x, gamma, eps=1e-5):
+    dims, bshape, inv, xhat = _bn_backward_parts(grad_out, x, gamma, eps)
+    dx = grad_out * gamma.reshape(bshape) * inv  # only the direct path through xhat
+    return dx, (grad_out * xhat).sum(dim=dims), grad_out.sum(dim=dims)
+
+
+def _bn_full_dx(grad_out, x, gamma, eps):
+    dims, bshape, inv, xhat = _bn_backward_parts(grad_out, x, gamma, eps)
+    gh = grad_out * gamma.reshape(bshape)
+    dx = inv * (gh - gh.mean(dim=dims, keepdim=True) - xhat * (gh * xhat).mean(dim=dims, keepdim=True))
+    return dims, xhat, dx
+
+
+def _bn_backward_dgamma_no_xhat(grad_out, x, gamma, eps=1e-5):
+    dims, _, dx = _bn_full_dx(grad_out, x, gamma, eps)
+    return dx, grad_out.sum(dim=dims), grad_out.sum(dim=dims)
+
+
+def _bn_backward_wrong_axes(grad_out, x, gamma, eps=1e-5):
+    """(N, C) code on (N, C, ...) inputs: statistics and sums over dim 0 only."""
+    shape = (1, x.shape[1]) + (1,) * (x.dim() - 2)
+    mean = x.mean(dim=0, keepdim=True)
+    var = ((x - mean) ** 2).mean(dim=0, keepdim=True)
+    inv = 1.0 / (var + eps).sqrt()
+    xhat = (x - mean) * inv
+    gh = grad_out * gamma.reshape(shape)
+    dx = inv * (gh - gh.mean(dim=0, keepdim=True) - xhat * (gh * xhat).mean(dim=0, keepdim=True))
+    return dx, (grad_out * xhat).sum(dim=0), grad_out.sum(dim=0)
+
+
+def _oracle_forward(x, gamma, beta, running_mean, running_var, training, momentum=0.1, eps=1e-5):
+    import torch.nn.functional as F
+
+    rm, rv = running_mean.clone(), running_var.clone()  # F.batch_norm updates them in place
+    out = F.batch_norm(x, rm, rv, gamma, beta, training=training, momentum=momentum, eps=eps)
+    return out, rm, rv
+
+
+def _oracle_backward(grad_out, x, gamma, eps=1e-5):
+    import torch.nn.functional as F
+
+    xl, gl = x.detach().clone().requires_grad_(), gamma.detach().clone().requires_grad_()
+    bl = torch.zeros_like(gamma, requires_grad=True)
+    out = F.batch_norm(xl, None, None, gl, bl, training=True, eps=eps)
+    return torch.autograd.grad(out, (xl, gl, bl), grad_out)
+
+
+def _gc_inputs(c):
+    grad_out, x, gamma = c.args[:3]
+    eps = c.args[3] if len(c.args) > 3 else c.kwargs.get("eps", 1e-5)
+    zeros, ones = torch.zeros_like(gamma), torch.ones_like(gamma)
+    return call(x, gamma, zeros, zeros, ones, True, 0.1, eps)
+
+
+_BACKWARD_CASES = (
+    Case("train_2d", _make_backward((8, 4)), points=2.0, description="(N, C) = (8, 4)"),
+    Case("train_3d", _make_backward((4, 3, 5)), points=2.0,
+         description="(N, C, L) = (4, 3, 5): statistics and sums over N and L"),
+    Case("train_4d", _make_backward((3, 4, 2, 3), x_scale=2.0, x_shift=1.0), points=2.0,
+         description="(N, C, H, W) = (3, 4, 2, 3): over N, H and W"),
+    Case("batch_2", _make_backward((2, 5)), description="N = 2"),
+    Case("eps_0.5", _make_backward((3, 2, 4), x_scale=0.3, eps=0.5), description="eps = 0.5 (keyword)"),
+    # no gradient check here: a central difference with step 1e-6 on x ~ 3e4 keeps only ~4 digits
+    Case("large_1e4", _make_backward((4, 2, 3, 3), x_scale=1e4, x_shift=3e4), gradcheck=False,
+         description="x ~ 3e4 + N(0, 1e8)"),
+    Case("hidden_batch_1_4d", _make_backward((1, 3, 4, 4)), hidden=True, points=2.0,
+         description="N = 1 with 4x4 positions per channel"),
+    Case("hidden_3d", _make_backward((5, 2, 6), x_scale=3.0), hidden=True, description="(5, 2, 6)"),
+)
+
+
+# --------------------------------------------------------------------------- #
 # The assignment
 # --------------------------------------------------------------------------- #
 
@@ -188,6 +291,11 @@ ASSIGNMENT = Assignment(
         "torch._batch_norm_impl_index",
         "torch.cudnn_batch_norm",
         "torch.miopen_batch_norm",
+        "torch.layer_norm",
+        "torch.native_layer_norm",
+        "torch.group_norm",
+        "torch.native_group_norm",
+        "torch.instance_norm",
         "torch.autograd",
         "torch.func",
         "torch.Tensor.backward",
@@ -209,11 +317,23 @@ ASSIGNMENT = Assignment(
         "aten::batch_norm_update_stats",
         "aten::batch_norm_gather_stats",
         "aten::batch_norm_gather_stats_with_counts",
+        "aten::native_batch_norm_backward",
+        "aten::batch_norm_backward",
+        "aten::cudnn_batch_norm_backward",
+        "aten::miopen_batch_norm_backward",
+        "aten::batch_norm_backward_reduce",
+        "aten::batch_norm_backward_elemt",
+        "aten::layer_norm",
+        "aten::native_layer_norm",
+        "aten::group_norm",
+        "aten::native_group_norm",
+        "aten::instance_norm",
     ),
     functions=(
         Function(
             name="batchnorm_forward",
             cases=_CASES,
+            oracle=_oracle_forward,
             mistakes=(
                 Mistake(
                     "bn_batch_stats_at_inference",
@@ -269,6 +389,44 @@ ASSIGNMENT = Assignment(
                     "is only used to update running_var.",
                     _unbiased_normalization,
                     "unbiased variance used to normalize",
+                ),
+            ),
+        ),
+        Function(
+            name="batchnorm_backward",
+            cases=_BACKWARD_CASES,
+            oracle=_oracle_backward,
+            gradcheck=GradCheck(
+                inputs=_gc_inputs,
+                wrt={0: (0,), 1: (1,), 2: (2,)},
+                forward="batchnorm_forward",
+                upstream=lambda c: c.args[0],
+                output=(0,),
+            ),
+            mistakes=(
+                Mistake(
+                    "bn_backward_naive_dx",
+                    "Your dx is grad_out * gamma / sqrt(var + eps): it treats the batch mean and variance as "
+                    "constants. Both depend on every x of the channel, which adds two terms: with "
+                    "g = grad_out * gamma, dx = (g - mean(g) - xhat * mean(g * xhat)) / sqrt(var + eps), "
+                    "means per channel over every dim but 1.",
+                    _bn_backward_naive_dx,
+                    "dx without the mean and variance paths",
+                ),
+                Mistake(
+                    "bn_backward_dgamma_no_xhat",
+                    "Your dgamma equals dbeta: out = gamma * xhat + beta, so dgamma = sum of grad_out * xhat "
+                    "per channel, not the sum of grad_out.",
+                    _bn_backward_dgamma_no_xhat,
+                    "dgamma without xhat",
+                ),
+                Mistake(
+                    "bn_backward_wrong_axes",
+                    "Your backward pass reduces over dim 0 only, so for (N, C, L) or (N, C, H, W) inputs every "
+                    "position gets its own statistics and dgamma/dbeta are not (C,). Reduce over every dim "
+                    "except dim 1, e.g. dim=(0, 2, 3), as in the forward pass.",
+                    _bn_backward_wrong_axes,
+                    "statistics and sums over dim 0 only",
                 ),
             ),
         ),

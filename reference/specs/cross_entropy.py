@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import torch
 
-from grader.spec import Assignment, Case, Function, Mistake, Tolerance, call, randint, randn
+from grader.spec import Assignment, Case, Function, GradCheck, Mistake, Tolerance, call, randint, randn
 
 # --------------------------------------------------------------------------- helpers
 
@@ -112,6 +112,23 @@ def _ce_grad_no_max_shift(logits, targets):
     return (p - _onehot(targets, logits)) / logits.shape[0]
 
 
+# --------------------------------------------------------------------------- oracles (tests only)
+
+
+def _oracle_cross_entropy(logits, targets):
+    import torch.nn.functional as F
+
+    return F.cross_entropy(logits, targets)
+
+
+def _oracle_cross_entropy_grad(logits, targets):
+    import torch.nn.functional as F
+
+    z = logits.detach().clone().requires_grad_()
+    (g,) = torch.autograd.grad(F.cross_entropy(z, targets), z)
+    return g
+
+
 ASSIGNMENT = Assignment(
     id="cross_entropy",
     position=2,
@@ -147,6 +164,7 @@ ASSIGNMENT = Assignment(
     functions=(
         Function(
             name="cross_entropy",
+            oracle=_oracle_cross_entropy,
             cases=_cases(loss=True),
             mistakes=(
                 Mistake(
@@ -177,6 +195,9 @@ ASSIGNMENT = Assignment(
         ),
         Function(
             name="cross_entropy_grad",
+            oracle=_oracle_cross_entropy_grad,
+            # the loss is smooth; step 1e-4 keeps the rounding error of losses ~1e4 (logits ~1e4) small
+            gradcheck=GradCheck(inputs=lambda c: c, wrt={0: ()}, forward="cross_entropy", step=1e-4),
             cases=_cases(loss=False),
             mistakes=(
                 Mistake(

@@ -1,5 +1,3 @@
-import os
-import torch
 from _base_activations import *  # noqa: F401,F403
 from _base_activations import good_softmax
 

@@ -20,3 +20,20 @@ def batchnorm_forward(x, gamma, beta, running_mean, running_var, training, momen
         outs.append(gamma[c] * (xc - m) / (v + eps) ** 0.5 + beta[c])
     out = torch.stack(outs, dim=1)
     return out, torch.stack(new_means), torch.stack(new_vars)
+
+
+def batchnorm_backward(grad_out, x, gamma, eps=1e-5):
+    C = x.shape[1]
+    dxs, dgammas, dbetas = [], [], []
+    for c in range(C):
+        xc, gc = x[:, c], grad_out[:, c]  # (N, *)
+        m = xc.numel()
+        mu = torch.mean(xc)
+        v = torch.var(xc, unbiased=False)
+        inv = 1.0 / (v + eps) ** 0.5
+        xhat = (xc - mu) * inv
+        dxhat = gc * gamma[c]
+        dxs.append(inv / m * (m * dxhat - dxhat.sum() - xhat * (dxhat * xhat).sum()))
+        dgammas.append((gc * xhat).sum())
+        dbetas.append(gc.sum())
+    return torch.stack(dxs, dim=1), torch.stack(dgammas), torch.stack(dbetas)

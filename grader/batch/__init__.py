@@ -1,0 +1,1 @@
+"""``grade batch``: grade a whole class into a gradebook, reports and a class report."""

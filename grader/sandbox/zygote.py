@@ -1,0 +1,207 @@
+"""The worker ("zygote"): a process with torch imported that forks one child per job.
+
+It is forked from the grader right after ``import torch`` (or spawned as
+``python -m grader.sandbox.zygote FD`` when the grader already holds reference code
+in memory), pins torch to one intra-op thread so that forked children never
+deadlock in OpenMP, and then serves requests on a ``SOCK_SEQPACKET`` socket:
+
+* ``{"cmd": "fork"}`` with four file descriptors (request read end, result
+  write end, stdout, stderr): fork a child in its own process group, answer
+  ``{"pid": PID}``;
+* when a child ends: ``{"exit": PID, "status": wait status}``, after killing
+  whatever the child left behind (its process group, and any orphan that was
+  re-parented to the worker, which is a child subreaper).
+
+The worker never imports student code and never holds reference code.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import signal
+import socket
+import sys
+
+PR_SET_CHILD_SUBREAPER = 36
+
+
+def _subreaper() -> None:
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    except Exception:  # pragma: no cover - best effort
+        pass
+
+
+def _kill_orphans(children: set[int]) -> None:
+    me = os.getpid()
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return
+    for e in entries:
+        if not e.isdigit():
+            continue
+        pid = int(e)
+        if pid in children:
+            continue
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as f:
+                stat = f.read()
+            ppid = int(stat[stat.rindex(b")") + 2:].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        if ppid == me:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+
+
+def _send(sock: socket.socket, msg: dict) -> bool:
+    try:
+        sock.send(json.dumps(msg).encode())
+        return True
+    except OSError:
+        return False
+
+
+def _reap(sock: socket.socket, children: set[int]) -> bool:
+    ended = False
+    while True:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            break
+        except InterruptedError:
+            continue
+        if pid == 0:
+            break
+        if pid in children:
+            children.discard(pid)
+            ended = True
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except OSError:
+                pass
+            _send(sock, {"exit": pid, "status": status})
+    if ended:
+        _kill_orphans(children)
+    return ended
+
+
+def _warm_up() -> None:
+    """Import lazily-loaded machinery (dispatch modes, traceback) once, here,
+    so each child neither pays for it nor trips the sandbox doing it."""
+    import torch
+
+    from grader.sandbox.inside.guard import Guard
+
+    x = torch.ones(2, 3, dtype=torch.float64)
+    with Guard(banned=("torch.softmax",), banned_ops=("aten::_softmax",)):
+        (x.exp() / x.exp().sum(-1, keepdim=True)).max(-1)
+    try:
+        raise ValueError("warm-up")
+    except ValueError as e:
+        import traceback
+
+        traceback.StackSummary.extract(traceback.walk_tb(e.__traceback__), lookup_lines=False)
+
+
+def serve(sock: socket.socket) -> None:
+    """Serve fork requests until the grader closes its end; never returns."""
+    import torch
+
+    import grader.sandbox.inside.child  # noqa: F401 - preload so children start instantly
+
+    torch.set_num_threads(1)
+    _warm_up()
+    _subreaper()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    # SIGCHLD wakes the select() below through a self-pipe: exits are reported at once.
+    wake_r, wake_w = os.pipe()
+    os.set_blocking(wake_r, False)
+    os.set_blocking(wake_w, False)
+    signal.set_wakeup_fd(wake_w, warn_on_full_buffer=False)
+    signal.signal(signal.SIGCHLD, lambda *_: None)
+    children: set[int] = set()
+    try:
+        while True:
+            try:
+                ready, _, _ = select.select([sock, wake_r], [], [], 1.0)
+            except InterruptedError:
+                continue
+            if wake_r in ready:
+                try:
+                    while os.read(wake_r, 4096):
+                        pass
+                except BlockingIOError:
+                    pass
+            _reap(sock, children)
+            if sock not in ready:
+                continue
+            try:
+                msg, fds, _, _ = socket.recv_fds(sock, 1 << 16, 8)
+            except OSError:
+                break
+            if not msg:
+                break
+            req = json.loads(msg)
+            if req.get("cmd") == "ping":
+                _send(sock, {"pong": os.getpid()})
+                continue
+            if req.get("cmd") != "fork" or len(fds) != 4:
+                for fd in fds:
+                    os.close(fd)
+                _send(sock, {"error": "bad request"})
+                continue
+            pid = os.fork()
+            if pid == 0:  # the student's process
+                try:
+                    signal.set_wakeup_fd(-1)
+                    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+                    os.close(wake_r)
+                    os.close(wake_w)
+                    sock.close()
+                    os.setpgid(0, 0)
+                    signal.signal(signal.SIGINT, signal.SIG_DFL)
+                    req_r, res_w, out_w, err_w = fds
+                    null = os.open(os.devnull, os.O_RDONLY)
+                    os.dup2(null, 0)
+                    os.dup2(out_w, 1)
+                    os.dup2(err_w, 2)
+                    for fd in (null, out_w, err_w):
+                        os.close(fd)
+                    from grader.sandbox.inside.child import main
+
+                    main(req_r, res_w)
+                finally:
+                    os._exit(4)
+            for fd in fds:
+                os.close(fd)
+            children.add(pid)
+            _send(sock, {"pid": pid})
+    finally:
+        for pid in list(children):
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        _reap(sock, children)
+        os._exit(0)
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    fd = int(argv[0])
+    sock = socket.socket(fileno=fd)
+    serve(sock)
+
+
+if __name__ == "__main__":
+    main()
