@@ -315,7 +315,9 @@ def _run_chunk(assignment: Assignment, plans: list[_Plan], module: SourceModule,
             ctx = Context(devices=devices, floor=floor, factor=factor, time_scale=options.time_scale,
                           reference=ref, arg_names=names,
                           failing=lambda inst, out, f=p.function: bool(cmp.compare(
-                              inst.expected, out, tol=assignment.tolerance_for(f, inst.case, inst.dtype))))
+                              inst.expected, out, tol=assignment.tolerance_for(f, inst.case, inst.dtype))),
+                          failing_values=lambda inst, exp, out, f=p.function: bool(cmp.compare(
+                              exp, out, tol=assignment.tolerance_for(f, inst.case, inst.dtype))))
             evidence, stop = run_function(session, p.function, p.insts, ctx, first=True)
             done.append((p, evidence))
             if stop is not None:
