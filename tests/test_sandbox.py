@@ -135,7 +135,6 @@ HOSTILE_VERDICTS = [
     ("runtime_banned.py", "banned", "at run time"),
     ("aten_banned.py", "banned", "aten::_softmax"),
     ("close_result_pipe.py", "error", "ended unexpectedly"),
-    ("corrupt_result_pipe.py", "error", "corrupted the grader's result channel"),
 ]
 
 
@@ -216,6 +215,14 @@ def test_banned_family_json_is_written_within_the_deadline(tmp_path):
         assert '"softmax"' in text, name
         cases = [c for a in data.get("assignments", []) for c in a.get("cases", []) if c.get("function") == "softmax"]
         assert cases and all((c.get("score") or 0) == 0 for c in cases), (name, cases[:1])
+
+
+def test_corrupting_the_result_channel_distrusts_the_whole_process(worker):
+    """Protocol v2: after a corrupt frame no result of that process is trusted (banned, for review)."""
+    softmax, a, _ = _grade(worker, "corrupt_result_pipe.py", others_pass=False)
+    assert softmax[0].status == "banned"
+    assert "corrupted the grader's result channel" in softmax[0].message
+    assert all(c.score == 0 for c in softmax)
 
 
 def test_infinite_loop_costs_one_timeout_not_one_per_case(worker):
