@@ -307,3 +307,28 @@ def test_guard_costs_little_per_case():
             X.exp()
     per_case = (time.perf_counter() - t) / n
     assert per_case < 0.02, f"{per_case * 1000:.2f} ms per case"  # generous: a busy 2-core machine
+
+
+def test_disabling_the_function_mode_around_a_composite_is_tampering():
+    """DisableTorchFunction + map over a composite routine leaves no other trace."""
+    h = torch.zeros(3, 2, dtype=torch.float64)
+    W, U, b = torch.randn(8, 4, dtype=torch.float64), torch.randn(8, 2, dtype=torch.float64), torch.zeros(8,
+                                                                                                         dtype=torch.float64)
+
+    def attack():
+        with torch._C.DisableTorchFunction():
+            list(map(torch._C._VariableFunctions.lstm_cell, [X], [(h, h)], [W], [U], [b], [b]))
+
+    hits = _run(attack, banned=(), ops=("aten::lstm_cell",))
+    assert (f"{TAMPER}: your code called torch._C.DisableTorchFunction", "tamper") in hits, hits
+
+
+def test_popping_the_function_mode_through_contextlib_is_tampering():
+    from torch.overrides import _pop_mode_temporarily
+
+    def attack():
+        with _pop_mode_temporarily():
+            torch.softmax(X, -1)
+
+    hits = _run(attack, banned=("torch.softmax",), ops=())
+    assert any(how == "tamper" and "_pop_mode_temporarily" in n for n, how in hits), hits

@@ -561,8 +561,8 @@ def seal(*, student_files: tuple[str, ...] = (), library_dirs: tuple[str, ...] |
     genuine_get_data = _ext.SourceFileLoader.get_data
     enter_code = guard_mod.Guard.__enter__.__code__
     exit_code = guard_mod.Guard.__exit__.__code__
-    st = {"armed": False, "entry": None, "hits": [], "seen": set(), "tamper": [], "allow": None, "busy": False,
-          "viol": []}
+    st = {"armed": False, "entry": None, "hits": [], "seen": set(), "tamper": [], "allow": None, "viol": [],
+          "exits": 0, "done": 0}
 
     def is_lib(filename) -> bool:
         """Installed packages and the standard library: code the guard trusts by its file name."""
@@ -599,6 +599,8 @@ def seal(*, student_files: tuple[str, ...] = (), library_dirs: tuple[str, ...] |
     skip_sys = {"displayhook", "excepthook", "breakpointhook", "unraisablehook", "getprofile", "gettrace",
                 "stdout", "stderr", "stdin"}
     snapshot: list[tuple[str, dict, dict]] = []
+    frozen: list[tuple[str, dict, tuple, tuple]] = []
+    from operator import is_
     stdlib_mods = {}
     for name, m in list(sys.modules.items()):
         if not (name == "grader" or name.startswith("grader.")) or m is None:
@@ -618,19 +620,22 @@ def seal(*, student_files: tuple[str, ...] = (), library_dirs: tuple[str, ...] |
         if name == "sys":
             items = {k: v for k, v in items.items() if k not in skip_sys}
         snapshot.append((name, d, items))
-    defaults = []
+    # Replacing a grader function's __code__/__defaults__/__kwdefaults__ is refused (object.__setattr__
+    # below); what remains is editing a __kwdefaults__ dict in place.
+    kwdefaults = []
     for _, d, items in snapshot:
         for v in items.values():
-            if isinstance(v, type(seal)) and is_grader(v.__code__.co_filename):
-                defaults.append((v, v.__code__, v.__defaults__, dict(v.__kwdefaults__ or {})))
+            if isinstance(v, type(seal)) and v.__kwdefaults__ and getattr(v, "__module__", "").startswith("grader"):
+                kwdefaults.append((v, v.__kwdefaults__, tuple(v.__kwdefaults__.items())))
 
     def check() -> None:
-        for name, d, items in snapshot:
-            for k, v in items.items():
-                if d.get(k, None) is not v:
-                    die(f"{name}.{k} was replaced")
-        for f, code, dflt, kw in defaults:
-            if f.__code__ is not code or f.__defaults__ is not dflt or (f.__kwdefaults__ or {}) != kw:
+        for name, d, keys, values in frozen:
+            # identity, element by element, in C (an object's own __eq__ is never asked)
+            if not all(map(is_, map(d.get, keys), values)):
+                k = next(k for k, v in zip(keys, values) if d.get(k) is not v)
+                die(f"{name}.{k} was replaced")
+        for f, kw, items in kwdefaults:
+            if f.__kwdefaults__ is not kw or len(kw) != len(items) or not all(kw.get(k) is v for k, v in items):
                 die(f"{f.__qualname__} was changed")
         missing = [v for v in st["viol"] if v not in violations]
         if missing:
@@ -653,13 +658,20 @@ def seal(*, student_files: tuple[str, ...] = (), library_dirs: tuple[str, ...] |
                 if args[0] == "check":
                     check()
                     return
+                if args[0] == "done":
+                    # The child, after each graded call (through a reference it took before sealing):
+                    # the guard must have run around it, and the grader's code must be intact.
+                    check()
+                    if st["armed"] or st["exits"] <= st["done"]:
+                        die("the guard did not run around the graded call")
+                    st["done"] = st["exits"]
+                    return
                 if args[0] == "enter":
                     if caller.f_code is not enter_code:
                         refuse("arm the grader's guard")
                     if st["armed"]:
                         note("the guard was entered twice")
                         refuse("enter the grader's guard twice")
-                    check()
                     st.update(armed=True, entry=caller.f_back, hits=[], seen=set(), tamper=[], allow="enter")
                 elif args[0] == "entered":
                     if caller.f_code is enter_code:
@@ -669,6 +681,7 @@ def seal(*, student_files: tuple[str, ...] = (), library_dirs: tuple[str, ...] |
                         note("your code switched the guard off")
                         refuse("switch off the grader's guard")
                     check()
+                    st["exits"] += 1
                     args[1].extend(("hit",) + tuple(h) for h in st["hits"])
                     args[1].extend(("tamper", t) for t in st["tamper"])
                     st.update(armed=False, entry=None, allow="exit")
@@ -800,4 +813,5 @@ def seal(*, student_files: tuple[str, ...] = (), library_dirs: tuple[str, ...] |
         for k in list(items):
             if d.get(k) is not items[k]:
                 items[k] = d.get(k)
+    frozen.extend((name, d, tuple(items), tuple(items.values())) for name, d, items in snapshot)
     return True

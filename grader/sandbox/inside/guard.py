@@ -180,8 +180,41 @@ class _Watched:
 
 
 _WATCHED_CODE = _Watched.__call__.__code__
+
+
+class _Disabler:
+    """torch's switch that turns a kind of torch mode off, made visible to the profiler (a call from
+    the student's code while the guard runs is tampering)."""
+
+    __slots__ = ("_grade_real", "_grade_name")
+
+    def __init__(self, real, name: str) -> None:
+        object.__setattr__(self, "_grade_real", real)
+        object.__setattr__(self, "_grade_name", name)
+
+    def __call__(self, *args, **kwargs):
+        return self._grade_real(*args, **kwargs)
+
+    def __getattr__(self, attr):
+        return getattr(self._grade_real, attr)
+
+
+_DISABLER_CODE = _Disabler.__call__.__code__
+_DISABLERS = ("DisableTorchFunction", "_DisableTorchDispatch")
+
+
+def _watch_disablers() -> None:
+    """Replace ``torch._C.DisableTorchFunction`` and ``torch._C._DisableTorchDispatch`` (C types whose
+    construction makes no profiler event) with visible wrappers; torch reads them at each use."""
+    import torch
+
+    for name in _DISABLERS:
+        real = getattr(torch._C, name, None)
+        if real is not None and not isinstance(real, _Disabler):
+            setattr(torch._C, name, _Disabler(real, f"torch._C.{name}"))
 _WATCHED: dict[int, object] = {}  # id(original) -> wrapper
-_WRAP_DONE: dict[str, int] = {}  # banned name -> len(sys.modules) when last wrapped
+_WRAP_DONE: dict[str, int] = {}
+_WATCHING = [False]  # banned name -> len(sys.modules) when last wrapped
 _TABLES: dict[tuple, "_Tables"] = {}
 
 
@@ -430,6 +463,12 @@ class Guard:
             hits.append(Hit(name, line, fname, how))
             audit("grade.hit", name, line, fname, how)
 
+        def past_stdlib(f):
+            """The first frame from ``f`` up that is not the standard library's."""
+            while f is not None and stdlib(f.f_code):
+                f = f.f_back
+            return f
+
         def student_frame(f):
             while f is not None and library(f.f_code):
                 f = f.f_back
@@ -463,13 +502,19 @@ class Guard:
                         if code is _WATCHED_CODE:  # a wrapped routine of another library
                             w = frame.f_locals.get("self")
                             record(getattr(w, "_grade_name", "?"), caller, "call")
+                        elif code is _DISABLER_CODE:
+                            f = past_stdlib(caller)
+                            if f is not None and not library(f.f_code):
+                                w = frame.f_locals.get("self")
+                                record(f"{TAMPER}: your code called {getattr(w, '_grade_name', '?')}", f, "tamper")
                         return  # (the guard's own handlers run with torch's modes popped)
                     cid = id(code)
                     name = codes.get(cid) or locs.get((code.co_filename, code.co_firstlineno))
                     if name is None:
                         if cid in tamper_codes:
-                            if not stdlib(caller.f_code):  # (contextlib runs torch's own mode helpers)
-                                record(f"{TAMPER}: your code called {tamper_codes[cid]}", caller, "tamper")
+                            f = past_stdlib(caller)  # (contextlib runs torch's own mode helpers)
+                            if f is not None and not library(f.f_code):
+                                record(f"{TAMPER}: your code called {tamper_codes[cid]}", f, "tamper")
                             return
                         else:
                             name = match_file(code.co_filename, code.co_qualname)
@@ -487,6 +532,7 @@ class Guard:
                         return
                     aid = id(arg)
                     name = ids.get(aid) or op_ids.get(aid)
+                    torchy = name is not None
                     if name is None:
                         if aid in tamper_ids:
                             if not stdlib(frame.f_code):
@@ -499,9 +545,14 @@ class Guard:
                             mod = getattr(arg, "__module__", None)
                             if match_module(mod) is not None:
                                 name = f"{mod}.{getattr(arg, '__name__', '?')}"
+                            torchy = (isinstance(mod, str) and mod.startswith("torch")) or (
+                                isinstance(q, str) and q.startswith("TensorBase."))
+                        torchy = torchy or name is not None
                     if name is not None:
                         record(name, frame, "call")
-                    bad = None if stdlib(frame.f_code) else modes_intact(True)
+                    # A call into torch while a mode is off would run unseen: check them (other builtins
+                    # cannot reach an operator the function mode would not see first).
+                    bad = modes_intact(True) if torchy and not stdlib(frame.f_code) else None
                     if bad:
                         record(f"{TAMPER}: {bad}", frame, "tamper")
                 elif (event == "return" and frame.f_back is entry and not state["returned"]
@@ -600,6 +651,9 @@ class Guard:
 
         if getattr(confine, "_installed", False) and not confine._sealed:
             confine.seal(library_dirs=self.library_dirs)  # the child did not seal: do it before the first case
+        if not _WATCHING[0]:
+            _watch_disablers()
+            _WATCHING[0] = True
         if self._t.late:
             self._t.resolve_late()
         if self._t.wrap:
