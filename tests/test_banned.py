@@ -451,3 +451,28 @@ def test_the_scope_of_a_function_level_import_ends_with_the_function():
 def test_no_banned_list_and_syntax_errors_give_nothing():
     assert scan("import torch\ntorch.softmax(1)\n", ()) == ([], {})
     assert scan("def f(:\n", BANNED) == ([], {})
+
+
+# --------------------------------------------------------------------------- the contract's banned lists
+
+@pytest.mark.parametrize("assignment, source, name", [
+    ("activations", "from scipy.special import expit", "scipy.special.expit"),
+    ("activations", "import torch\ndef f(x):\n    return torch.log_softmax(x, -1)", "torch.log_softmax"),
+    ("activations", "import torch\ndef f(x):\n    return torch._C._nn.elu(x)", "torch._C._nn.elu"),
+    ("cross_entropy", "import torch\ndef f(x):\n    return torch.logcumsumexp(x, 0)", "torch.logcumsumexp"),
+    ("cross_entropy", "from sklearn.metrics import log_loss", "sklearn.metrics.log_loss"),
+    ("batchnorm", "import torch\ndef f(x):\n    return torch.layer_norm(x, (3,))", "torch.layer_norm"),
+    ("layernorm", "from sklearn.preprocessing import scale", "sklearn.preprocessing.scale"),
+    ("layers", "from scipy.signal import correlate2d", "scipy.signal.correlate2d"),
+    ("lstm", "from torch.ao.nn.quantizable import LSTM", "torch.ao.nn.quantizable.LSTM"),
+    ("attention", "from torch.ao.nn.quantizable import MultiheadAttention",
+     "torch.ao.nn.quantizable.MultiheadAttention"),
+    ("metrics", "from torcheval.metrics.functional import multiclass_f1_score",
+     "torcheval.metrics.functional.multiclass_f1_score"),
+    ("optimizers", "import optax", "optax"),
+    ("backprop", "from jax import grad", "jax.grad"),
+])
+def test_contract_bans_other_libraries_versions(assignment, source, name, catalog):
+    a = catalog.get(assignment)
+    hits, _ = scan(source + "\n", a.banned)
+    assert name in [h.name for h in hits]

@@ -394,3 +394,49 @@ def test_modified_grader_code_ends_the_process(tmp_path):
 
     out, status = _sealed(use, tmp_path)
     assert out is None and os.WIFEXITED(status) and os.WEXITSTATUS(status) == confine.TAMPER_EXIT
+
+
+def test_grader_functions_cannot_be_rewritten_and_hits_cannot_be_erased(tmp_path):
+    import torch
+
+    def use():
+        import sys as _sys
+
+        from grader.sandbox.inside.guard import Guard
+        from grader.sandbox.worker import library_dirs
+
+        out = {"code": _refused(lambda: setattr(Guard.__exit__, "__code__", (lambda *a: None).__code__)),
+               "defaults": _refused(lambda: setattr(Guard._build, "__defaults__", (None,))),
+               "getprofile": None}
+        g = Guard(banned=("torch.softmax",), banned_ops=(), library_dirs=library_dirs())
+        with g:
+            torch.softmax(torch.ones(3), 0)
+            out["getprofile"] = repr(_sys.getprofile())
+            g._hits.clear()  # the guard's own list: the ledger kept a copy
+        out["hits"] = [h.name for h in g.hits]
+        return out
+
+    out, _ = _sealed(use, tmp_path)
+    assert out["code"].startswith("refused") and out["defaults"].startswith("refused"), out
+    assert out["getprofile"] == "None"
+    assert out["hits"] == ["torch.softmax"], out
+
+
+def test_a_graded_call_without_the_guard_ends_the_process_when_the_child_checks(tmp_path):
+    """Both Guard.__enter__ and __exit__ replaced before the first case: nothing inside the guard
+    runs, and the child's `done` check after the call catches it."""
+    def use():
+        import sys as _sys
+
+        from grader.sandbox.inside import guard
+
+        audit = _sys.audit  # the child takes its reference before sealing; same object here
+        guard.Guard.__enter__ = lambda self: self
+        guard.Guard.__exit__ = lambda self, *exc: None
+        with guard.Guard(banned=("torch.softmax",), library_dirs=()):
+            pass
+        audit("grade.guard", "done")
+        return {"reached": True}
+
+    out, status = _sealed(use, tmp_path)
+    assert out is None and os.WIFEXITED(status) and os.WEXITSTATUS(status) == confine.TAMPER_EXIT
