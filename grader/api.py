@@ -26,8 +26,8 @@ from grader.results import GradeResult
 from grader.sandbox.worker import Worker
 from grader.spec import SpecError
 
-__all__ = ["check", "list_assignments", "load_any_catalog", "get_worker", "close_worker", "default_html_path", "SpecError",
-           "SubmissionError", "Options"]
+__all__ = ["check", "list_assignments", "lint_spec", "load_any_catalog", "get_worker", "close_worker",
+           "default_html_path", "SpecError", "SubmissionError", "Options"]
 
 _WORKER: Worker | None = None
 
@@ -148,3 +148,31 @@ def list_assignments(*, reference_dir: str | os.PathLike | None = None) -> list[
                            "hidden_cases": sum(c.hidden for c in f.cases)} for f in a.functions],
         })
     return out
+
+
+def lint_spec(*, reference_dir: str | os.PathLike | None = None, assignments: tuple[str, ...] = (),
+              stubs_dir: str | os.PathLike | None = None, oracles: bool = False) -> list:
+    """Check specs against their stubs and references (:mod:`grader.catalog.lint`).
+
+    Args:
+        reference_dir: folder with references and ``specs/`` (default: see
+            :func:`grader.catalog.project.default_reference_dir`).
+        assignments: ids to lint (default: all).
+        stubs_dir: folder with the stubs (default: ``assignments/`` beside the reference folder).
+        oracles: also compare each reference with its library oracle (test dependencies needed).
+
+    Returns:
+        The :class:`~grader.catalog.lint.Problem` list; empty when every spec is sound.
+
+    Raises:
+        SpecError: the catalog cannot be loaded, or an id is unknown.
+    """
+    from grader.catalog.lint import lint_catalog
+    from grader.catalog.project import load_catalog
+
+    ref = Path(reference_dir) if reference_dir else default_reference_dir()
+    catalog = load_catalog(ref)
+    for a in assignments:
+        catalog.get(a)
+    stubs = Path(stubs_dir) if stubs_dir else ref.resolve().parent / "assignments"
+    return lint_catalog(catalog, stubs_dir=stubs, assignments=tuple(assignments), oracles=oracles)

@@ -279,7 +279,7 @@ def _run_chunk(assignment: Assignment, plans: list[_Plan], module: SourceModule,
     outputs: list[tuple[str, str]] = []
     notes: list[str] = []
     pending = list(plans)
-    ref = getattr(catalog, "references", {}).get(assignment.id)
+    ref = catalog.references.get(assignment.id) if catalog.kind == "project" else None
     while pending:
         if time.monotonic() > deadline:
             for p in pending:
@@ -449,6 +449,6 @@ def grade_submission(submission: Submission, catalog, *, assignments: tuple[str,
         assignments=tuple(results), devices=tuple(options.devices), seconds=time.monotonic() - t0,
         graded_at=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         versions={"grade": __version__, "torch": torch.__version__},
-        kit=getattr(catalog, "kit_info", None),
+        kit=catalog.kit_info,
     )
 

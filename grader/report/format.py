@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["pts", "size", "assignment_notes", "loss_curve_svg"]
+__all__ = ["pts", "size", "assignment_notes", "loss_curve_svg", "kit_notice"]
 
 
 def pts(x: float) -> str:
@@ -19,6 +19,16 @@ def size(n: int) -> str:
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.3g} {unit}"
         n /= 1024
     return f"{n} B"
+
+
+def kit_notice(result) -> str | None:
+    """The student kit's reminder that hidden cases are graded later, or None in the full project."""
+    kit = getattr(result, "kit", None)
+    if not kit:
+        return None
+    hidden = kit.get("hidden_cases", 0)
+    return (f"Student kit {kit.get('version', '')}: this score covers the visible cases only. "
+            f"{hidden} hidden case(s) are graded by your instructor; this is not your final grade.")
 
 
 def assignment_notes(a) -> list[str]:
