@@ -158,59 +158,68 @@ def extract_export(zip_path: Path, dest: Path, *, limits: ArchiveLimits) -> tupl
     done = dest / ".complete"
     if done.is_file():
         return dest / "files", json.loads(done.read_text() or "[]")
-    tmp = dest.with_name(dest.name + f".partial-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    files_dir = tmp / "files"
-    files_dir.mkdir(parents=True)
     try:
         zf = zipfile.ZipFile(zip_path)
     except (zipfile.BadZipFile, OSError) as e:
         raise BatchError(f"{zip_path}: not a readable zip archive ({e}). Pass the LMS's 'download all "
                          "submissions' zip, or a folder of submissions.") from None
+    tmp = dest.with_name(dest.name + f".partial-{os.getpid()}")
     with zf:
-        infos = [i for i in zf.infolist() if not i.is_dir()]
-        if len(infos) > limits.export_files:
-            raise BatchError(f"{zip_path}: {len(infos)} files is more than the {limits.export_files} accepted in "
-                             "an export; nothing was extracted.")
-        declared = sum(i.file_size for i in infos)
-        if declared > limits.export_bytes:
-            raise BatchError(f"{zip_path}: the export would expand to {format_size(declared)}, more than "
-                             f"{format_size(limits.export_bytes)}; nothing was extracted.")
-        budget = limits.export_bytes
-        for info in infos:
-            try:
-                rel = safe_relpath(info.filename)
-            except EntryError as e:
-                notes.append(f"skipped export member: {e}")
-                continue
-            if (info.external_attr >> 16) & 0o170000 == stat.S_IFLNK:
-                notes.append(f"skipped export member {info.filename!r}: symbolic link")
-                continue
-            if any(is_junk(p) for p in rel.split("/")) and not rel.endswith("submission_metadata.yml"):
-                continue
-            target = files_dir / rel
-            if not str(target.resolve()).startswith(str(files_dir.resolve()) + os.sep):
-                notes.append(f"skipped export member {info.filename!r}: outside the work folder")
-                continue
-            target.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                with zf.open(info) as src, open(target, "wb") as dst:
-                    while True:
-                        chunk = src.read(1 << 20)
-                        if not chunk:
-                            break
-                        budget -= len(chunk)
-                        if budget < 0:
-                            raise BatchError(f"{zip_path}: expands beyond {format_size(limits.export_bytes)} "
-                                             "(headers understate sizes); stopped.")
-                        dst.write(chunk)
-            except (zipfile.BadZipFile, OSError, NotImplementedError, EOFError) as e:
-                notes.append(f"skipped export member {info.filename!r}: cannot be read ({e})")
-                target.unlink(missing_ok=True)
+        try:
+            shutil.rmtree(tmp, ignore_errors=True)
+            (tmp / "files").mkdir(parents=True)
+            _extract_members(zf, zip_path, tmp / "files", limits=limits, notes=notes)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)  # a refused or interrupted export leaves nothing behind
+            raise
     (tmp / ".complete").write_text(json.dumps(notes))
     shutil.rmtree(dest, ignore_errors=True)
     os.replace(tmp, dest)
     return dest / "files", notes
+
+
+def _extract_members(zf: zipfile.ZipFile, zip_path: Path, files_dir: Path, *, limits: ArchiveLimits,
+                     notes: list[str]) -> None:
+    """Extract the members of ``zf`` into ``files_dir`` (see :func:`extract_export`); skipped ones go to ``notes``."""
+    infos = [i for i in zf.infolist() if not i.is_dir()]
+    if len(infos) > limits.export_files:
+        raise BatchError(f"{zip_path}: {len(infos)} files is more than the {limits.export_files} accepted in "
+                         "an export; nothing was extracted.")
+    declared = sum(i.file_size for i in infos)
+    if declared > limits.export_bytes:
+        raise BatchError(f"{zip_path}: the export would expand to {format_size(declared)}, more than "
+                         f"{format_size(limits.export_bytes)}; nothing was extracted.")
+    budget = limits.export_bytes
+    for info in infos:
+        try:
+            rel = safe_relpath(info.filename)
+        except EntryError as e:
+            notes.append(f"skipped export member: {e}")
+            continue
+        if (info.external_attr >> 16) & 0o170000 == stat.S_IFLNK:
+            notes.append(f"skipped export member {info.filename!r}: symbolic link")
+            continue
+        if any(is_junk(p) for p in rel.split("/")) and not rel.endswith("submission_metadata.yml"):
+            continue
+        target = files_dir / rel
+        if not str(target.resolve()).startswith(str(files_dir.resolve()) + os.sep):
+            notes.append(f"skipped export member {info.filename!r}: outside the work folder")
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            with zf.open(info) as src, open(target, "wb") as dst:
+                while True:
+                    chunk = src.read(1 << 20)
+                    if not chunk:
+                        break
+                    budget -= len(chunk)
+                    if budget < 0:
+                        raise BatchError(f"{zip_path}: expands beyond {format_size(limits.export_bytes)} "
+                                         "(headers understate sizes); stopped.")
+                    dst.write(chunk)
+        except (zipfile.BadZipFile, OSError, NotImplementedError, EOFError) as e:
+            notes.append(f"skipped export member {info.filename!r}: cannot be read ({e})")
+            target.unlink(missing_ok=True)
 
 
 def walk_files(folder: Path) -> tuple[list[tuple[str, str]], list[str]]:

@@ -77,3 +77,15 @@ def test_safe_write_stays_under_its_root(tmp_path):
 def test_format_size_units():
     assert [format_size(n) for n in (512, 1536, 128 << 20, 8 << 30)] == ["512 bytes", "1.5 KiB", "128.0 MiB",
                                                                        "8.0 GiB"]
+
+
+def test_refused_exports_leave_no_partial_extraction(tmp_path, make_zip):
+    not_zip = tmp_path / "export.zip"
+    not_zip.write_bytes(b"this is not a zip")
+    with pytest.raises(BatchError, match="not a readable zip"):
+        discover(not_zip, work_dir=tmp_path / "work")
+    many = tmp_path / "many.zip"  # refused after the extraction folder was made
+    many.write_bytes(make_zip({"a_1_2_activations.py": "x = 1\n", "b_3_4_activations.py": "x = 2\n"}))
+    with pytest.raises(BatchError, match="2 files is more than the 1 accepted"):
+        discover(many, work_dir=tmp_path / "work", limits=ArchiveLimits(export_files=1))
+    assert not (tmp_path / "work").exists() or list((tmp_path / "work").iterdir()) == []
