@@ -1,11 +1,11 @@
 """Frozen result records and their JSON form (the ``grade check --json`` schema).
 
-Statuses of a case, worst last: ``passed``, ``failed`` (ran, wrong answer),
-``banned`` (used a routine it had to write by hand), ``not_implemented``
-(raised NotImplementedError or is missing), ``error`` (raised, crashed, or
-ran out of memory), ``timeout``, ``skipped`` (not run, e.g. submission time
-limit).  A crashed submission (error/timeout) is reported differently from a
-failed check.
+Case statuses are :class:`grader.status.Status` (``passed``, ``failed``,
+``banned``, ``not_implemented``, ``error``, ``timeout``, ``skipped``). A
+crashed submission (error/timeout) is reported differently from a failed
+check. Fields added after schema version 1 (``notes``, ``properties``,
+``series`` of a case; ``notes`` of an assignment) are optional: a reader of
+version 1 ignores them.
 """
 
 from __future__ import annotations
@@ -14,24 +14,18 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
+from grader.status import Status, combine
+
 __all__ = ["Diagnosis", "DeviceRun", "CaseResult", "AssignmentResult", "GradeResult", "STATUSES", "SCHEMA_VERSION",
            "function_status"]
 
 SCHEMA_VERSION = 1
-STATUSES = ("passed", "failed", "banned", "not_implemented", "error", "timeout", "skipped")
+STATUSES = tuple(s.value for s in sorted(Status, key=lambda s: (s is not Status.PASSED, -s.severity)))
 
 
 def function_status(cases) -> str:
-    """One status for a function's cases: ``passed`` or ``not_implemented`` when all agree,
-    else the most serious status present (banned, timeout, error, failed, ...)."""
-    if all(c.status == "passed" for c in cases):
-        return "passed"
-    if all(c.status == "not_implemented" for c in cases):
-        return "not_implemented"
-    for s in ("banned", "timeout", "error", "failed", "not_implemented", "skipped"):
-        if any(c.status == s for c in cases):
-            return s
-    return "failed"
+    """One status for a function's cases (:func:`grader.status.combine`)."""
+    return combine(c.status for c in cases).value
 
 
 @dataclass(frozen=True)
@@ -88,6 +82,9 @@ class CaseResult:
     violations: tuple[str, ...] = ()
     runs: tuple[DeviceRun, ...] = ()
     seconds: float | None = None
+    notes: tuple[str, ...] = ()
+    properties: tuple[dict, ...] = ()
+    series: dict | None = None
 
     @property
     def key(self) -> str:
@@ -116,6 +113,7 @@ class AssignmentResult:
     message: str = ""
     output: tuple[tuple[str, str], ...] = ()
     source_file: str = ""
+    notes: tuple[str, ...] = ()
 
     @property
     def functions(self) -> list[str]:
@@ -185,6 +183,7 @@ class GradeResult:
                     "message": a.message,
                     "source_file": a.source_file,
                     "output": [{"function": f, "text": t} for f, t in a.output],
+                    "notes": list(a.notes),
                     "cases": [_case_dict(c) for c in a.cases],
                 }
                 for a in self.assignments
@@ -206,12 +205,14 @@ class GradeResult:
                     hidden=c.get("hidden", False), expected_excerpt=c.get("expected_excerpt", ""),
                     got_excerpt=c.get("got_excerpt", ""), banned=tuple(c.get("banned", ())),
                     violations=tuple(c.get("violations", ())),
-                    runs=tuple(DeviceRun(**r) for r in c.get("runs", ())), seconds=c.get("seconds")))
+                    runs=tuple(DeviceRun(**r) for r in c.get("runs", ())), seconds=c.get("seconds"),
+                    notes=tuple(c.get("notes", ())), properties=tuple(c.get("properties", ())),
+                    series=c.get("series")))
             assignments.append(AssignmentResult(
                 id=a["id"], title=a.get("title", a["id"]), status=a["status"], score=a["score"],
                 max_score=a["max_score"], cases=tuple(cases), message=a.get("message", ""),
                 output=tuple((o["function"], o["text"]) for o in a.get("output", ())),
-                source_file=a.get("source_file", "")))
+                source_file=a.get("source_file", ""), notes=tuple(a.get("notes", ()))))
         return cls(submission=doc.get("submission", ""), score=doc["score"], max_score=doc["max_score"],
                    assignments=tuple(assignments), devices=tuple(doc.get("devices", ("cpu",))),
                    seconds=doc.get("seconds", 0.0), graded_at=doc.get("graded_at", ""),
@@ -230,4 +231,9 @@ def _case_dict(c: CaseResult) -> dict[str, Any]:
     d["banned"] = list(c.banned)
     d["violations"] = list(c.violations)
     d["runs"] = [dataclasses.asdict(r) for r in c.runs]
+    d["notes"] = list(c.notes)
+    d["properties"] = [dict(p) for p in c.properties]
+    d["status"] = str(c.status)
+    for r in d["runs"]:
+        r["status"] = str(r["status"])
     return d

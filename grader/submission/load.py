@@ -22,8 +22,7 @@ from pathlib import Path
 __all__ = ["Cell", "SourceModule", "Submission", "SubmissionError", "load_submission", "read_source", "notebook_source"]
 
 
-class SubmissionError(ValueError):
-    """A submission cannot be read (missing, not UTF-8, binary, invalid notebook)."""
+from grader.errors import SubmissionError  # noqa: E402 - re-exported
 
 
 @dataclass(frozen=True)
