@@ -188,7 +188,7 @@ def batch(submissions: str | os.PathLike, *, out_dir: str | os.PathLike, assignm
         The :class:`grader.batch.records.BatchSummary` (rows, counts, paths written, timings).
 
     Raises:
-        grader.batch.errors.BatchError: the batch cannot run (unusable SUBMISSIONS, unknown
+        grader.errors.BatchError: the batch cannot run (unusable SUBMISSIONS, unknown
             assignment or device, no specs, broken specs, unreachable scheduler); its
             ``exit_code`` is what ``grade batch`` exits with. Entries that cannot be graded
             never raise: they get a gradebook row with status ``error``.

@@ -1,10 +1,14 @@
 """The two ways batch grading fails: one entry (the batch goes on) or the whole batch (it stops).
 
-``BatchError`` carries the process exit code the ``grade batch`` command ends with, so the
-command only prints the message and exits with ``exit_code`` (no error handling of its own).
+:class:`BatchError` is the grader's own (:mod:`grader.errors`, one hierarchy under
+:class:`grader.errors.GradeError`), re-exported here: it carries the exit code ``grade batch``
+ends with (``exit_code`` = 2), so the command only prints the message and exits with it.
+:class:`EntryError` never leaves the batch: it becomes the entry's ``error`` row.
 """
 
 from __future__ import annotations
+
+from grader.errors import BatchError
 
 __all__ = ["EntryError", "BatchError"]
 
@@ -15,14 +19,3 @@ class EntryError(ValueError):
     The message names the entry, says what was found and what was expected; it becomes the
     entry's gradebook ``reason`` and the ``problems`` of its ``<id>.json``.
     """
-
-
-class BatchError(RuntimeError):
-    """The batch as a whole cannot run (bad SUBMISSIONS, unknown assignment id, broken specs, bad export,
-    unreachable Dask scheduler, grading workers that cannot start).
-
-    Attributes:
-        exit_code: the exit status of ``grade batch`` for this error (2: a usage error).
-    """
-
-    exit_code: int = 2

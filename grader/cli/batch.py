@@ -1,8 +1,8 @@
 """``grade batch``: grade a whole class (a thin Click layer over :func:`grader.api.batch`).
 
 The command turns its options into keywords, shows progress, and prints the summary.  Errors
-are :class:`grader.batch.errors.BatchError` exceptions raised by the API; the command prints the
-message and exits with the error's ``exit_code``.  Light to import: everything heavy is imported
+are :class:`grader.errors.GradeError` exceptions raised by the API (:class:`grader.errors.BatchError`
+for a batch that cannot run); the command prints the message and exits with the error's ``exit_code``.  Light to import: everything heavy is imported
 inside the command.
 """
 
@@ -14,7 +14,7 @@ import click
 
 __all__ = ["COMMANDS", "batch_cmd"]
 
-EXIT_OK, EXIT_INTERRUPTED = 0, 130
+from grader.errors import EXIT_INTERRUPTED, EXIT_OK
 
 
 def _progress_bar(console):
@@ -64,8 +64,8 @@ def batch_cmd(submissions, out_dir, jobs, assignments, device, force, scheduler,
     from rich.markup import escape
 
     from grader.api import batch
-    from grader.batch.errors import BatchError
     from grader.batch.executors import default_jobs
+    from grader.errors import GradeError
 
     console = Console(highlight=False)
     err = Console(stderr=True, highlight=False)
@@ -92,7 +92,7 @@ def batch_cmd(submissions, out_dir, jobs, assignments, device, force, scheduler,
             summary = batch(submissions, out_dir=out_dir, assignments=tuple(assignments), device=device, jobs=jobs,
                             force=force, scheduler=scheduler, reference_dir=reference, time_scale=time_scale,
                             progress=progress, on_start=on_start)
-    except BatchError as e:
+    except GradeError as e:
         err.print(f"[red]error:[/] {escape(str(e))}")
         sys.exit(e.exit_code)
     except KeyboardInterrupt:

@@ -242,6 +242,9 @@ def test_api_batch_raises_batch_error_with_exit_code_2(tmp_path):
     with pytest.raises(BatchError, match="unknown assignment 'nope'") as info:
         api_batch(tmp_path, out_dir=tmp_path / "o", assignments=("nope",), reference_dir=REFERENCE)
     assert info.value.exit_code == 2
+    from grader.errors import GradeError
+
+    assert isinstance(info.value, GradeError)  # one error hierarchy: the CLI catches GradeError
     with pytest.raises(BatchError, match="unknown device 'tpu'"):
         api_batch(submissions=tmp_path, out_dir=tmp_path / "o", device="tpu", reference_dir=REFERENCE)
     with pytest.raises(TypeError):
