@@ -335,7 +335,7 @@ def _run_chunk(assignment: Assignment, plans: list[_Plan], module: SourceModule,
                                   locate=_locator(module),
                                   memory_mb=assignment.limits_for(p.function).memory_mb)
             cases = [case_result(vctx, iev) for iev in evidence]
-            if session.stop is not None and session.stop.reason == "protocol":
+            if p.function.name in session.suspects:
                 cases = _tampered(cases, session.stop.detail)
             results[p.function.name] = cases
         finished = {p.function.name for p, _ in done}

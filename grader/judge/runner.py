@@ -33,7 +33,7 @@ from grader.sandbox.wire import roundtrip
 
 __all__ = ["Limits", "DeviceEvidence", "GradEvidence", "InstanceEvidence", "run_function", "FIRST_CALL_GRACE"]
 
-FIRST_CALL_GRACE = 10.0  # CPU seconds added to the first call of each function in a process
+FIRST_CALL_GRACE = 5.0  # seconds added to the first call of each function in a process (CPU and wall)
 
 
 @dataclass(frozen=True)
@@ -51,9 +51,10 @@ def instance_limits(inst: Instance, *, floor: float, factor: float, time_scale: 
     cpu = (floor + factor * inst.ref_seconds * runs) * time_scale
     if inst.kind == "trajectory":
         cpu += floor * time_scale  # one more floor for the grader's own per-step work in the child
-    if first:
-        cpu += FIRST_CALL_GRACE * time_scale
     wall = 3.0 * cpu + 5.0 + (5.0 if device != "cpu" else 0.0)
+    if first:
+        grace = FIRST_CALL_GRACE * time_scale
+        cpu, wall = cpu + grace, wall + grace
     return Limits(cpu=cpu, wall=wall)
 
 

@@ -225,6 +225,7 @@ class Session:
         self._tmp = None
         self._segments: list[str] = []
         self._hidden = False
+        self.history: list[str] = []  # the function of every run sent, in order
 
     # -- lifecycle ----------------------------------------------------------
     def __enter__(self) -> "Session":
@@ -292,8 +293,14 @@ class Session:
         """Run ``function`` on ``inputs`` (a decoded ``{"args", "kwargs"}`` tree) and wait for its report."""
         if not self.alive:
             return RunOutcome(None, self.stop or Stop("crash", "the process is no longer running"))
+        # Bytes that arrived since the last report belong to the previous run, not to this one.
+        if self._extra_bytes():
+            self._halt(Stop("protocol", "the process wrote to the grader's result channel out of turn (a frame "
+                                        "the grader did not ask for); the results of this process are not trusted"))
+            return RunOutcome(None, self.stop)
         index = self._next_index
         self._next_index += 1
+        self.history.append(function)
         nonce = secrets.randbits(63)
         layout: InputLayout | None = None
         value = None
@@ -412,8 +419,9 @@ class Session:
                     return
                 try:
                     self._parse()
-                except (wire.WireError, ProtocolError) as e:
-                    self._halt(Stop("protocol", f"the process corrupted the grader's result channel ({e}); stopped."))
+                except Exception as e:  # noqa: BLE001 - whatever the bytes (RecursionError included): a verdict
+                    why = str(e) if isinstance(e, (wire.WireError, ProtocolError)) else type(e).__name__
+                    self._halt(Stop("protocol", f"the process corrupted the grader's result channel ({why})"))
                     return
             else:
                 self._take_stream(name, data)
@@ -546,6 +554,14 @@ class Session:
         if self._tmp:
             remove_tree(self._tmp)
             self._tmp = None
+
+    @property
+    def suspects(self) -> set[str]:
+        """After a protocol violation: the function whose results it may have forged (the function of the
+        last run sent: frames that arrived before a request was sent are caught before it is); empty otherwise."""
+        if self.stop is None or self.stop.reason != "protocol" or not self.history:
+            return set()
+        return {self.history[-1]}
 
     @property
     def printed(self) -> tuple[bytes, bytes, int, int]:
