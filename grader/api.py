@@ -3,9 +3,9 @@
 Example::
 
     from grader.api import check
-    result = check("assignments", assignments=("activations",), device="cpu")
+    result = check("assignments", assignments=("my_assignment",), device="cpu")
     print(result.score, result.max_score)
-    for case in result.assignment("activations").cases:
+    for case in result.assignment("my_assignment").cases:
         if not case.passed:
             print(case.function, case.id, case.dtype, case.message)
 """
@@ -187,7 +187,7 @@ def batch(submissions: str | os.PathLike, *, out_dir: str | os.PathLike, assignm
     Example::
 
         from grader.api import batch
-        summary = batch("submissions.zip", out_dir="grades", assignments=("activations",), jobs=4)
+        summary = batch("submissions.zip", out_dir="grades", assignments=("my_assignment",), jobs=4)
         for row in summary.rows:
             print(row.id, row.total, row.status, row.reason)
 

@@ -20,8 +20,8 @@ Example::
         return e / e.sum(dim, keepdim=True)
 
     ASSIGNMENT = Assignment(
-        id="activations",
-        title="Sigmoid, softmax and their derivatives",
+        id="softmax_demo",
+        title="A softmax by hand",
         banned=("torch.softmax", "torch.Tensor.softmax", "torch.nn.functional"),
         functions=(
             Function(
@@ -509,7 +509,7 @@ class Assignment:
     """An assignment: a module of functions the student writes by hand.
 
     Attributes:
-        id: module name (``activations``); the student's file is ``<id>.py``.
+        id: module name (a Python identifier, e.g. ``my_assignment``); the student's file is ``<id>.py``.
         title: human title.
         functions: the graded functions, in report order.
         banned: dotted names the student may not call, checked statically and

@@ -6,7 +6,7 @@ of any of those.  LMS exports are recognised by their names:
 
 * **Canvas** (flat files): ``<login>_<userid>_<submissionid>_<file>`` and, for
   late work, ``<login>_late_<userid>_<submissionid>_<file>``.  All files of a
-  student form one entry; Canvas's re-upload suffix (``activations-1.py``) is
+  student form one entry; Canvas's re-upload suffix (``<id>-1.py``) is
   dropped (:func:`undo_reupload_suffix`).  Student id: ``<login>_<userid>``.
 * **Moodle**: folders ``<Full Name>_<id>_assignsubmission_file_`` (or flat
   files ``<Full Name>_<id>_assignsubmission_file_<file>``).  Student id: the

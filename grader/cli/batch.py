@@ -2,8 +2,8 @@
 
 The command turns its options into keywords, shows progress, and prints the summary.  Errors
 are :class:`grader.errors.GradeError` exceptions raised by the API (:class:`grader.errors.BatchError`
-for a batch that cannot run); the command prints the message and exits with the error's ``exit_code``.  Light to import: everything heavy is imported
-inside the command.
+for a batch that cannot run), turned into a message and an exit code by the CLI group. Light to import:
+everything heavy is imported inside the command.
 """
 
 from __future__ import annotations
@@ -65,7 +65,6 @@ def batch_cmd(submissions, out_dir, jobs, assignments, device, force, scheduler,
 
     from grader.api import batch
     from grader.batch.executors import default_jobs
-    from grader.errors import GradeError
 
     console = Console(highlight=False)
     err = Console(stderr=True, highlight=False)
@@ -92,9 +91,6 @@ def batch_cmd(submissions, out_dir, jobs, assignments, device, force, scheduler,
             summary = batch(submissions, out_dir=out_dir, assignments=tuple(assignments), device=device, jobs=jobs,
                             force=force, scheduler=scheduler, reference_dir=reference, time_scale=time_scale,
                             progress=progress, on_start=on_start)
-    except GradeError as e:
-        err.print(f"[red]error:[/] {escape(str(e))}")
-        sys.exit(e.exit_code)
     except KeyboardInterrupt:
         err.print("[yellow]interrupted:[/] the results written so far are kept; rerun the same command to resume.")
         sys.exit(EXIT_INTERRUPTED)

@@ -4,12 +4,23 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["pts", "size", "assignment_notes", "loss_curve_svg", "kit_notice"]
+__all__ = ["pts", "size", "label", "assignment_notes", "loss_curve_svg", "kit_notice"]
 
 
 def pts(x: float) -> str:
     """Points as people write them: ``2``, ``1.5``, ``0.25`` (no trailing zeros)."""
     return f"{x:.2f}".rstrip("0").rstrip(".") if x != int(x) else str(int(x))
+
+
+def label(status) -> str:
+    """How reports write a status: a case status's :attr:`grader.status.Status.label`, or an
+    assignment status (``missing``) with underscores as spaces."""
+    from grader.status import Status
+
+    try:
+        return Status(str(status)).label
+    except ValueError:
+        return str(status).replace("_", " ")
 
 
 def size(n: int) -> str:
