@@ -351,7 +351,7 @@ def case_result(ctx: VerdictContext, iev: InstanceEvidence) -> CaseResult:
                     banned_names.append(label)
             violations.extend(v for v in r.violations if v not in violations)
         bad = next((r for r in reps if r.status != "ok"), None)
-        if ev.stop is not None and (bad is None or inst.kind == "trajectory"):
+        if ev.stop is not None and bad is None:
             st, msg = _stop_message(ev.stop, ctx.memory_mb)
             dev_runs.append(DeviceRun(dev, st, msg))
             continue
@@ -368,8 +368,8 @@ def case_result(ctx: VerdictContext, iev: InstanceEvidence) -> CaseResult:
             else:
                 prefix = "ran out of memory" if bad.status == "oom" else "your code raised an exception"
                 step = ""
-                if inst.kind == "trajectory":
-                    step = f" at step {len(reps)} of the trajectory"
+                if inst.kind == "trajectory" and ev.trajectory is not None and ev.trajectory.stopped_at:
+                    step = f" at step {ev.trajectory.stopped_at} of the trajectory"
                 dev_runs.append(DeviceRun(dev, Status.ERROR, f"{prefix}{step}:\n{_format_error(bad.error, hidden)}",
                                           seconds=bad.seconds))
             continue

@@ -180,7 +180,8 @@ def combine_versions(versions: dict[str, str]) -> str:
 # building the payload of one assignment (instructor side: needs the references)
 
 
-def _trajectory_data(traj) -> dict | None:
+def trajectory_data(traj) -> dict | None:
+    """A :class:`grader.spec.Trajectory` as JSON-able data (its objective by :meth:`to_data`)."""
     if traj is None:
         return None
     return {"objective": traj.objective.to_data(), "steps": traj.steps, "param": traj.param, "grad": traj.grad,
@@ -248,7 +249,7 @@ def assignment_payload(catalog, assignment: Assignment) -> tuple[dict, dict, str
             "mistakes": [{"id": m.id, "title": m.title, "hint": m.hint} for m in f.mistakes],
             "cases": [{"id": c.id, "points": float(c.points), "dtypes": list(c.dtypes), "description": c.description,
                        "tolerance": _tol_map(c.tolerance), "repeats": int(c.repeats), "random": bool(c.random),
-                       "trajectory": _trajectory_data(c.trajectory), "gradcheck": bool(c.gradcheck)}
+                       "trajectory": trajectory_data(c.trajectory), "gradcheck": bool(c.gradcheck)}
                       for c in f.cases if not c.hidden],
         })
     entry = {

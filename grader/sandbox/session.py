@@ -208,8 +208,12 @@ class Session:
         return ImportOutcome(rep, None, cpu)
 
     def run(self, *, function: str, device: str, inputs: Any, seed: int, cpu_limit: float, wall_limit: float,
-            hidden: bool = False) -> RunOutcome:
-        """Run ``function`` on ``inputs`` (a decoded ``{"args", "kwargs"}`` tree) and wait for its report."""
+            hidden: bool = False, trajectory: dict | None = None) -> RunOutcome:
+        """Run ``function`` on ``inputs`` (a decoded ``{"args", "kwargs"}`` tree) and wait for its report.
+
+        With ``trajectory`` the child drives the function as an update rule for every step of a
+        trajectory case and reports the whole run (see :class:`~grader.sandbox.protocol.RunRequest`).
+        """
         if not self.alive:
             return RunOutcome(None, self.stop or Stop("crash", "the process is no longer running"))
         # Bytes that arrived since the last report belong to the previous run, not to this one.
@@ -232,7 +236,7 @@ class Session:
         else:
             header, value = None, inputs
         req = RunRequest(index=index, nonce=nonce, function=function, device=device, seed=int(seed),
-                         inputs=header)
+                         inputs=header, trajectory=trajectory)
         self._hidden = hidden
         mark = self._output_mark()
         self._send(wire.encode(value, req.to_meta()) if header is None else wire.encode(None, req.to_meta()))

@@ -250,6 +250,37 @@ def _run_cells(setup: dict, module: types.ModuleType, filenames: frozenset) -> t
     return cell_errors, None, ""
 
 
+def _drive(trajectories, fn, guard, traj: dict, args, kwargs, filenames) -> tuple[dict, dict | None]:
+    """Run ``fn`` as the update rule of a trajectory case, every step under the guard.
+
+    Returns the run as data and, when the rule raised at some step, that
+    exception (the run then ends at that step). NotImplementedError
+    propagates (the function is not written yet).
+    """
+    from grader.judge.objectives import from_data
+    from grader.spec import Call, Trajectory
+
+    spec = dict(traj["spec"])
+    spec["objective"] = from_data(spec["objective"])
+    spec["carry"] = dict(spec.get("carry") or {})
+    gen = trajectories.drive(Trajectory(**spec), Call(tuple(args), dict(kwargs)), list(traj.get("names") or ()))
+    failure = None
+    try:
+        c = next(gen)
+        while True:
+            try:
+                with guard:
+                    out = fn(*c.args, **dict(c.kwargs))
+            except NotImplementedError:
+                raise
+            except Exception as e:  # noqa: BLE001 - reported with the step it happened at
+                failure = _exc_info(e, filenames)
+                out = trajectories.StepFailed(f"your code raised {type(e).__name__}")
+            c = gen.send(out)
+    except StopIteration as stop:
+        return stop.value.to_data(), failure
+
+
 def _main(req_fd: int, res_fd: int, region_fd: int) -> None:
     import torch
 
@@ -290,6 +321,8 @@ def _main(req_fd: int, res_fd: int, region_fd: int) -> None:
     # Grader modules the child needs later, imported before confinement.
     import torch.utils._python_dispatch  # noqa: F401
 
+    from grader.judge import objectives as _objectives  # noqa: F401 - trajectory cases, driven here
+    from grader.judge import trajectory as trajectories
     from grader.sandbox import protocol
 
     ipython = None
@@ -366,10 +399,16 @@ def _main(req_fd: int, res_fd: int, region_fd: int) -> None:
         n_viol = len(confine.violations)
         status, error, out = "ok", None, None
         torch.manual_seed(int(meta.get("seed") or 0))
+        traj = meta.get("trajectory")
         t = time.perf_counter()
         try:
-            with guard:
-                out = fn(*args, **kwargs)
+            if traj is not None:
+                out, failure = _drive(trajectories, fn, guard, traj, args, kwargs, filenames)
+                if failure is not None:
+                    status, error = "error", failure
+            else:
+                with guard:
+                    out = fn(*args, **kwargs)
             if uses_cuda:
                 torch.cuda.synchronize()
         except NotImplementedError as e:
