@@ -161,7 +161,7 @@ def test_value_message_has_count_worst_errors_indices_and_tolerance():
     assert m.max_rel == pytest.approx(1.0) and m.max_rel_index == (0, 1)
     assert "worst relative error 1 at [0, 1]" in m.message
     assert "rtol=1e-07, atol=1e-10 (float64)" in m.message
-    assert "|got - expected| <= atol + rtol * |expected|" in m.message
+    assert "|got - expected| <= atol + rtol * max(|expected|, largest |expected| in its row)" in m.message
     assert m.expected_excerpt.startswith("[0, 0:4] = ") and "1.e+03" in m.expected_excerpt
     assert "1.001e+03" in m.got_excerpt
 
