@@ -3,7 +3,9 @@
 Implement scaled dot-product attention and multi-head attention by hand,
 matching ``torch.nn.functional.scaled_dot_product_attention`` (plus the
 attention weights) and ``torch.nn.MultiheadAttention(E, num_heads,
-batch_first=True)`` with the same weights and ``need_weights=True``.
+batch_first=True)`` with the same weights and ``need_weights=True``; and the
+two helpers a Transformer needs around them: the sinusoidal positional
+encoding and the causal mask.
 
 Masks: ``mask`` is a bool tensor where True means "may attend" and False means
 "masked out" -- the OPPOSITE of the bool ``attn_mask`` of
@@ -12,8 +14,10 @@ torch.nn.MultiheadAttention. A row of the mask always has at least one True.
 Banned (the grader checks statically and while your code runs):
     torch.nn.functional.scaled_dot_product_attention,
     torch.nn.functional.multi_head_attention_forward, every torch.nn module
-    (nn.MultiheadAttention, nn.Linear, ...), and autograd (.backward(),
-    torch.autograd.*, torch.func.*). The point is to write attention yourself.
+    (nn.MultiheadAttention, nn.Linear, ...), torch.tril / torch.triu (and
+    the Tensor methods; they would make causal_mask a one-liner), and autograd
+    (.backward(), torch.autograd.*, torch.func.*). The point is to write
+    attention yourself.
     Allowed: torch.softmax, matmul/@, einsum, reshape/transpose/permute,
     masked_fill, torch.where, ...
 
@@ -111,4 +115,63 @@ def multi_head_attention(query, key, value, num_heads, in_proj_weight, in_proj_b
     (N, L, E) -> (N, L, h, head_dim) -> transpose -> (N, h, L, head_dim).
     """
     # q = ...                # (N, Lq, E)
+    raise NotImplementedError
+
+
+def sinusoidal_positional_encoding(length, d_model, dtype=torch.float32):
+    """The sinusoidal positional encoding of "Attention Is All You Need" (section 3.5).
+
+    For position p = 0..length-1 and i = 0..d_model/2 - 1:
+        PE[p, 2i]     = sin(p / 10000^(2i / d_model))
+        PE[p, 2i + 1] = cos(p / 10000^(2i / d_model))
+    Even columns hold sines, odd columns cosines; columns 2i and 2i+1 share
+    the same frequency.
+
+    Args:
+        length: number of positions, int >= 1.
+        d_model: embedding size, an even int.
+        dtype: floating dtype of the result (default torch.float32).
+
+    Returns:
+        (length, d_model) tensor of dtype (on the CPU: there is no input
+        tensor to take a device from).
+
+    Edge cases: length == 1 gives the single row [0, 1, 0, 1, ...].
+    Lengths of several thousand must stay accurate: in float32 an angle
+    p * w near 1e4 is only good to ~1e-3, so computing the angles in float64
+    and converting at the end is the safest.
+
+    Banned: torch.nn modules and the functions listed at the top.
+
+    Tip (from the interview notes): attention itself ignores the order of
+    the tokens; the positional encoding is added to the token embeddings to
+    put it back (BERT instead learns its position embeddings).
+    """
+    # angle = ...            # (length, d_model // 2)
+    raise NotImplementedError
+
+
+def causal_mask(Lq, Lk=None):
+    """The causal ("look-ahead") mask of a decoder, in this assignment's convention.
+
+    mask[i, j] = True when query i may attend key j, i.e. j <= i; False for
+    the future keys j > i. Top-left aligned: query i sees keys 0..i whatever
+    Lk is (the mask of torch.nn.functional.scaled_dot_product_attention with
+    is_causal=True). Pass it as ``mask`` to scaled_dot_product_attention.
+
+    Args:
+        Lq: number of queries, int >= 1.
+        Lk: number of keys, int >= 1; None means Lk = Lq.
+
+    Returns:
+        (Lq, Lk) bool tensor (on the CPU).
+
+    Banned here: torch.tril and torch.triu (also as Tensor methods): build
+    it from index comparisons (torch.arange and broadcasting) or loops.
+
+    Tip: True means "may attend", the OPPOSITE of the bool attn_mask of
+    torch.nn.MultiheadAttention (True = blocked), where the causal mask is
+    the upper triangle without the diagonal.
+    """
+    # i = ...                # (Lq, 1) query index
     raise NotImplementedError

@@ -158,6 +158,29 @@ def test_large_magnitude_1e4(dtype):
         torch.testing.assert_close(a.double(), b, rtol=1e-3, atol=1e-2)
 
 
+@pytest.mark.parametrize("length,d_model", [(1, 2), (1, 8), (7, 12), (50, 6), (3, 128), (300, 32)])
+def test_positional_encoding_matches_formula(length, d_model):
+    for dtype in (torch.float32, torch.float64):
+        got = ref.sinusoidal_positional_encoding(length, d_model, dtype)
+        assert got.dtype == dtype and got.shape == (length, d_model)
+        torch.testing.assert_close(got, _oracle_pe(length, d_model, dtype), rtol=1e-12, atol=1e-12)
+    with pytest.raises(ValueError):
+        ref.sinusoidal_positional_encoding(4, 5)
+
+
+@pytest.mark.parametrize("Lq,Lk", [(1, 1), (4, None), (3, 7), (6, 4), (1, 9), (9, 1)])
+def test_causal_mask_matches_sdpa_is_causal(Lq, Lk):
+    mask = ref.causal_mask(Lq, Lk)
+    assert mask.dtype == torch.bool and torch.equal(mask, _oracle_causal_mask(Lq, Lk))
+    # the mask gives the same attention as F.scaled_dot_product_attention(is_causal=True)
+    g = torch.Generator().manual_seed(Lq * 10 + (Lk or Lq))
+    S = Lq if Lk is None else Lk
+    q, k, v = (torch.randn(2, L, 4, generator=g, dtype=torch.float64) for L in (Lq, S, S))
+    out, _ = ref.scaled_dot_product_attention(q, k, v, mask)
+    exp = torch.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=True)
+    torch.testing.assert_close(out, exp, rtol=1e-10, atol=1e-12)
+
+
 def test_inputs_not_modified():
     g = torch.Generator().manual_seed(1)
     q, k, v = torch.randn(2, 4, 8, generator=g), torch.randn(2, 6, 8, generator=g), torch.randn(2, 6, 8, generator=g)
@@ -175,7 +198,29 @@ def test_inputs_not_modified():
 # Spec sanity
 # --------------------------------------------------------------------------- #
 
-_ORACLES = {"scaled_dot_product_attention": _oracle_sdpa, "multi_head_attention": _oracle_mha}
+def _oracle_pe(length, d_model, dtype=torch.float32):
+    """The textbook loop of Vaswani et al. (2017), section 3.5, in Python floats."""
+    rows = [[(math.sin if j % 2 == 0 else math.cos)(p / 10000 ** ((j - j % 2) / d_model)) for j in range(d_model)]
+            for p in range(length)]
+    return torch.tensor(rows, dtype=torch.float64).to(dtype)
+
+
+def _oracle_causal_mask(Lq, Lk=None):
+    """The is_causal mask of F.scaled_dot_product_attention: ones(L, S).tril(0)."""
+    return torch.ones(Lq, Lq if Lk is None else Lk, dtype=torch.bool).tril(diagonal=0)
+
+
+_ORACLES = {
+    "scaled_dot_product_attention": _oracle_sdpa,
+    "multi_head_attention": _oracle_mha,
+    "sinusoidal_positional_encoding": _oracle_pe,
+    "causal_mask": _oracle_causal_mask,
+}
+
+
+def _tol(function, case):
+    """The case's float64 tolerance, or its own dtype's when it does not run in float64."""
+    return SPEC.tolerance_for(function, case, "float64" if "float64" in case.dtypes else case.dtypes[0])
 
 
 _rc_spec = importlib.util.spec_from_file_location("_refcheck_attention", Path(__file__).with_name("_refcheck.py"))
@@ -200,10 +245,10 @@ def _load(path):
 @pytest.mark.parametrize("function", SPEC.functions, ids=lambda f: f.name)
 def test_spec_cases_and_mistakes(function):
     assert 4 <= len(function.cases) <= 10 and any(c.hidden for c in function.cases)
-    tol = SPEC.tolerance_for(function, function.cases[0], "float64")
     outs = {m.id: [] for m in function.mistakes}
     refs = []
     for case, c in _spec_calls(function):
+        tol = _tol(function, case)
         exp = getattr(ref, function.name)(*c.args, **c.kwargs)
         assert _close(exp, _ORACLES[function.name](*c.args, **c.kwargs), tol), case.id
         refs.append(exp)
@@ -221,10 +266,10 @@ def test_spec_cases_and_mistakes(function):
 def test_correct_fixtures_pass_spec_cases(path):
     mod = _load(path)
     for function in SPEC.functions:
-        tol = SPEC.tolerance_for(function, function.cases[0], "float64")
         for case, c in _spec_calls(function):
             exp = getattr(ref, function.name)(*c.args, **c.kwargs)
-            assert _close(getattr(mod, function.name)(*c.args, **c.kwargs), exp, tol), (function.name, case.id)
+            got = getattr(mod, function.name)(*c.args, **c.kwargs)
+            assert _close(got, exp, _tol(function, case)), (function.name, case.id)
 
 
 @pytest.mark.parametrize("path", sorted((SUBMISSIONS / "buggy" / "attention").glob("*.py")), ids=lambda p: p.stem)
@@ -236,8 +281,8 @@ def test_buggy_fixtures_match_their_mistake(path):
         mistakes = {m.id: m for m in function.mistakes}
         if path.stem in mistakes:
             applicable.add(function.name)
-        tol = SPEC.tolerance_for(function, function.cases[0], "float64")
         for case, c in _spec_calls(function):
+            tol = _tol(function, case)
             exp = getattr(ref, function.name)(*c.args, **c.kwargs)
             got = getattr(mod, function.name)(*c.args, **c.kwargs)
             if _close(got, exp, tol):
@@ -252,5 +297,9 @@ def test_required_mistake_ids_present():
     mha = {m.id for m in SPEC.function("multi_head_attention").mistakes}
     assert {"attn_missing_scale", "attn_scale_by_dv", "attn_mask_inverted", "attn_softmax_wrong_dim"} <= sdpa
     assert {"mha_heads_split_wrong", "mha_weights_not_averaged", "mha_missing_scale"} <= mha
-    for mid in sdpa | mha:
+    pe = {m.id for m in SPEC.function("sinusoidal_positional_encoding").mistakes}
+    cm = {m.id for m in SPEC.function("causal_mask").mistakes}
+    assert {"pe_sin_cos_swapped", "pe_exponent_i_over_d"} <= pe
+    assert {"causal_mask_transposed"} <= cm
+    for mid in sdpa | mha | pe | cm:
         assert (SUBMISSIONS / "buggy" / "attention" / f"{mid}.py").exists(), mid

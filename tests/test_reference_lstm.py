@@ -46,9 +46,25 @@ def _oracle_forward(x, h0, c0, W_ih, W_hh, b_ih, b_hh):
     return out, (hn[0], cn[0])
 
 
+def _oracle_backward(grad_output, x, h0, c0, W_ih, W_hh, b_ih, b_hh):
+    """Autograd through torch.nn.LSTM with the same weights."""
+    lstm = torch.nn.LSTM(W_ih.shape[1], h0.shape[1], num_layers=1, batch_first=False).to(x.dtype)
+    with torch.no_grad():
+        for p, w in zip((lstm.weight_ih_l0, lstm.weight_hh_l0, lstm.bias_ih_l0, lstm.bias_hh_l0),
+                        (W_ih, W_hh, b_ih, b_hh)):
+            p.copy_(w)
+    x, h0, c0 = (t.detach().clone().requires_grad_(True) for t in (x, h0, c0))
+    out, _ = lstm(x, (h0.unsqueeze(0), c0.unsqueeze(0)))
+    wrt = (x, h0, c0, lstm.weight_ih_l0, lstm.weight_hh_l0, lstm.bias_ih_l0, lstm.bias_hh_l0)
+    grads = torch.autograd.grad(out, wrt, grad_outputs=grad_output)
+    return dict(zip(("x", "h0", "c0", "W_ih", "W_hh", "b_ih", "b_hh"), grads))
+
+
 def _flat(v):
     if isinstance(v, torch.Tensor):
         return [v]
+    if isinstance(v, dict):
+        return [t for k in sorted(v) for t in _flat(v[k])]
     return [t for item in v for t in _flat(item)]
 
 
@@ -114,6 +130,26 @@ def test_large_magnitude_1e4(dtype):
         torch.testing.assert_close(a.double(), b, rtol=1e-3, atol=1e-3)
 
 
+@pytest.mark.parametrize("T", [1, 2, 6])
+@pytest.mark.parametrize("N,I,H", SIZES)
+@pytest.mark.parametrize("zero_state", [False, True])
+def test_backward_matches_autograd_float64(T, N, I, H, zero_state):
+    g = torch.Generator().manual_seed(T * 1000 + N * 10 + H + zero_state)
+    x = torch.randn(T, N, I, generator=g, dtype=torch.float64)
+    h0 = torch.randn(N, H, generator=g, dtype=torch.float64)
+    c0 = torch.randn(N, H, generator=g, dtype=torch.float64)
+    if zero_state:
+        h0, c0 = torch.zeros_like(h0), torch.zeros_like(c0)
+    W = _weights(g, I, H, torch.float64, 1.0)
+    dout = torch.randn(T, N, H, generator=g, dtype=torch.float64)
+    got = ref.lstm_backward(dout, x, h0, c0, *W)
+    exp = _oracle_backward(dout, x, h0, c0, *W)
+    assert set(got) == set(exp)
+    for k in exp:
+        assert got[k].shape == exp[k].shape, k
+    _assert_close(_flat(got), _flat(exp), rtol=1e-9, atol=1e-11)
+
+
 def test_inputs_not_modified():
     g = torch.Generator().manual_seed(3)
     args = [torch.randn(5, 2, 3, generator=g, dtype=torch.float64), torch.randn(2, 4, generator=g, dtype=torch.float64),
@@ -121,6 +157,7 @@ def test_inputs_not_modified():
     before = [a.clone() for a in args]
     ref.lstm_forward(*args)
     ref.lstm_cell(args[0][0], *args[1:])
+    ref.lstm_backward(torch.randn(5, 2, 4, generator=g, dtype=torch.float64), *args)
     for a, b in zip(args, before):
         assert torch.equal(a, b)
 
@@ -129,7 +166,7 @@ def test_inputs_not_modified():
 # Spec sanity
 # --------------------------------------------------------------------------- #
 
-_ORACLES = {"lstm_cell": _oracle_cell, "lstm_forward": _oracle_forward}
+_ORACLES = {"lstm_cell": _oracle_cell, "lstm_forward": _oracle_forward, "lstm_backward": _oracle_backward}
 
 
 _rc_spec = importlib.util.spec_from_file_location("_refcheck_lstm", Path(__file__).with_name("_refcheck.py"))
@@ -173,8 +210,10 @@ def test_spec_cases_and_mistakes(function):
 
 def test_required_mistakes_present_in_both_functions():
     both = {"lstm_gate_order_ifog", "lstm_cell_uses_old_c_for_h", "lstm_forget_gate_missing"}
-    for function in SPEC.functions:
-        assert both <= {m.id for m in function.mistakes}
+    for name in ("lstm_cell", "lstm_forward"):
+        assert both <= {m.id for m in SPEC.function(name).mistakes}
+    assert {"lstm_bptt_no_cell_path", "lstm_bptt_no_recurrent_grad", "lstm_bptt_weights_not_summed"} <= {
+        m.id for m in SPEC.function("lstm_backward").mistakes}
     assert "lstm_state_not_carried" in {m.id for m in SPEC.function("lstm_forward").mistakes}
     for function in SPEC.functions:
         for m in function.mistakes:

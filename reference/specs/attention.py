@@ -1,4 +1,5 @@
-"""Grading spec of the ``attention`` assignment (see ASSIGNMENTS.md, section 6)."""
+"""Grading spec of the ``attention`` assignment (see ASSIGNMENTS.md, section 6;
+``sinusoidal_positional_encoding`` and ``causal_mask`` added in the catalogue)."""
 
 from __future__ import annotations
 
@@ -186,6 +187,109 @@ _HINT_NO_MAX_SHIFT = (
 )
 
 # --------------------------------------------------------------------------- #
+# Positional encoding and causal mask (added in the catalogue)
+# --------------------------------------------------------------------------- #
+#
+# The case inputs are plain ints.  ``dtype`` is left at its default
+# (float32): a torch.dtype cannot cross the sandbox's wire format, so the
+# cases run once, labelled float32 (which selects the float32 tolerances).
+
+
+def _pe_case(length, d_model):
+    return lambda g, dt: call(length, d_model)
+
+
+def _pe(length, d_model, dtype=torch.float32, *, sin_first=True, exponent="2i", halves=False, pos_from=0):
+    pos = torch.arange(pos_from, pos_from + length, dtype=torch.float64)[:, None]
+    cols = torch.arange(d_model, dtype=torch.float64)
+    if exponent == "2i":
+        expo = 2 * torch.div(cols, 2, rounding_mode="floor") / d_model  # 2i/d for columns 2i and 2i+1
+    elif exponent == "i":
+        expo = torch.div(cols, 2, rounding_mode="floor") / d_model  # i/d: the pair index, not 2i
+    else:  # "j": every column uses its own index j
+        expo = cols / d_model
+    angle = pos / 10000.0 ** expo  # (L, d)
+    if halves:
+        half = angle[:, 0::2]
+        pe = torch.cat([half.sin(), half.cos()], dim=1)
+    else:
+        even = (torch.arange(d_model) % 2 == 0)[None, :]
+        s, c = angle.sin(), angle.cos()
+        pe = torch.where(even, s, c) if sin_first else torch.where(even, c, s)
+    return pe.to(dtype)
+
+
+def _pe_sin_cos_swapped(length, d_model, dtype=torch.float32):
+    return _pe(length, d_model, dtype, sin_first=False)
+
+
+def _pe_exponent_i(length, d_model, dtype=torch.float32):
+    return _pe(length, d_model, dtype, exponent="i")
+
+
+def _pe_exponent_j(length, d_model, dtype=torch.float32):
+    return _pe(length, d_model, dtype, exponent="j")
+
+
+def _pe_halves(length, d_model, dtype=torch.float32):
+    return _pe(length, d_model, dtype, halves=True)
+
+
+def _pe_from_1(length, d_model, dtype=torch.float32):
+    return _pe(length, d_model, dtype, pos_from=1)
+
+
+def _mask_variant(kind):
+    def variant(Lq, Lk=None):
+        Lk = Lq if Lk is None else Lk
+        i = torch.arange(Lq)[:, None]
+        j = torch.arange(Lk)[None, :]
+        return {"transposed": j >= i, "inverted": j > i, "strict": j < i, "bottom_right": j <= i + (Lk - Lq)}[kind]
+
+    return variant
+
+
+def _oracle_causal_mask(Lq, Lk=None):
+    """The is_causal mask of torch.nn.functional.scaled_dot_product_attention (its math fallback builds it so)."""
+    Lk = Lq if Lk is None else Lk
+    return torch.ones(Lq, Lk, dtype=torch.bool).tril(diagonal=0)
+
+
+# float32 angles p * w carry a relative rounding of a few ulps (~1e-7), i.e. an
+# absolute error of ~p * 1e-7 in sin/cos: 5e-5 at p = 512, ~1e-3 at p = 1e4.
+_PE_TOL = {"float32": Tolerance(rtol=1e-4, atol=1e-4)}
+_PE_LONG_TOL = {"float32": Tolerance(rtol=1e-4, atol=5e-4)}
+_PE_VERY_LONG_TOL = {"float32": Tolerance(rtol=1e-4, atol=3e-3)}
+_ONE = ("float32",)
+_INTS = ("float64",)
+
+_PE_CASES = (
+    Case("length_1", _pe_case(1, 8), dtypes=_ONE, description="length 1: the row [0, 1, 0, 1, ...]"),
+    Case("small", _pe_case(6, 8), dtypes=_ONE, points=2.0, description="length 6, d_model 8"),
+    Case("d_model_2", _pe_case(5, 2), dtypes=_ONE, description="d_model 2: one sine and one cosine column"),
+    Case("odd_length", _pe_case(7, 12), dtypes=_ONE, description="odd length 7, d_model 12"),
+    Case("wide", _pe_case(3, 128), dtypes=_ONE, description="length 3, d_model 128 (d_model > length)"),
+    Case("length_512", _pe_case(512, 32), dtypes=_ONE, points=2.0, description="length 512, d_model 32"),
+    # (hidden cases use a d_model < 16 that no visible case has: row 0 is [0, 1, 0, 1, ...] for every
+    # d_model, so a wider hidden output would begin with the same bytes as a visible one)
+    Case("length_100_d4", _pe_case(100, 4), dtypes=_ONE, hidden=True, description="length 100, d_model 4"),
+    Case("length_2048", _pe_case(2048, 10), dtypes=_ONE, hidden=True, tolerance=_PE_LONG_TOL,
+         description="length 2048, d_model 10 (float32 angles up to ~2e3)"),
+    Case("length_10000", _pe_case(10000, 6), dtypes=_ONE, hidden=True, tolerance=_PE_VERY_LONG_TOL,
+         description="length 10000, d_model 6 (float32 angles up to ~1e4)"),
+)
+
+_MASK_CASES = (
+    Case("square", lambda g, dt: call(5, 5), dtypes=_INTS, points=2.0, description="Lq = Lk = 5"),
+    Case("default_lk", lambda g, dt: call(4), dtypes=_INTS, description="Lk omitted: square 4 x 4"),
+    Case("lq_lt_lk", lambda g, dt: call(3, 7), dtypes=_INTS, points=2.0, description="Lq = 3 < Lk = 7"),
+    Case("lq_gt_lk", lambda g, dt: call(6, 4), dtypes=_INTS, description="Lq = 6 > Lk = 4"),
+    Case("two_by_two", lambda g, dt: call(2, 2), dtypes=_INTS, description="2 x 2"),
+    Case("two_queries", lambda g, dt: call(2, 9), dtypes=_INTS, hidden=True, description="Lq = 2, Lk = 9"),
+    Case("lq64_lk80", lambda g, dt: call(64, 80), dtypes=_INTS, hidden=True, description="Lq = 64, Lk = 80"),
+)
+
+# --------------------------------------------------------------------------- #
 # The assignment
 # --------------------------------------------------------------------------- #
 
@@ -215,6 +319,12 @@ ASSIGNMENT = Assignment(
         "torch._scaled_dot_product_cudnn_attention",
         "torch._triton_multi_head_attention",
         "torch._triton_scaled_dot_attention",
+        "torch.tril",  # banned for causal_mask (the harness bans per assignment)
+        "torch.triu",
+        "torch.Tensor.tril",
+        "torch.Tensor.triu",
+        "torch.Tensor.tril_",
+        "torch.Tensor.triu_",
         "torch.nn.modules",  # every torch.nn module (nn.MultiheadAttention, nn.Linear, ...) ...
         *_NN_MODULES,  # ... also under its torch.nn.<Name> alias
         "torch.autograd",
@@ -234,6 +344,10 @@ ASSIGNMENT = Assignment(
         "aten::_efficient_attention_forward",
         "aten::_flash_attention_forward",
         "aten::_native_multi_head_attention",
+        "aten::tril",
+        "aten::triu",
+        "aten::tril_",
+        "aten::triu_",
     ),
     functions=(
         Function(
@@ -384,6 +498,87 @@ ASSIGNMENT = Assignment(
                 Mistake("attn_mask_inverted", _HINT_MASK, _mha_mask_inverted, "mask inverted"),
                 Mistake("attn_softmax_wrong_dim", _HINT_SOFTMAX_DIM, _mha_softmax_wrong_dim, "softmax over queries"),
                 Mistake("attn_softmax_no_max_shift", _HINT_NO_MAX_SHIFT, _mha_no_max_shift, "softmax overflows"),
+            ),
+        ),
+        Function(
+            name="sinusoidal_positional_encoding",
+            cases=_PE_CASES,
+            tolerance=_PE_TOL,
+            mistakes=(
+                Mistake(
+                    "pe_sin_cos_swapped",
+                    "Your sines and cosines are swapped: even columns must hold sin and odd columns cos, "
+                    "PE[p, 2i] = sin(p / 10000^(2i/d)), PE[p, 2i+1] = cos(p / 10000^(2i/d)). "
+                    "Position 0 is [0, 1, 0, 1, ...].",
+                    _pe_sin_cos_swapped,
+                    "sin and cos swapped",
+                ),
+                Mistake(
+                    "pe_exponent_i_over_d",
+                    "Your frequencies use 10000^(i/d) with i the pair index 0..d/2-1. The exponent is 2i/d, "
+                    "i.e. the EVEN column index divided by d: torch.arange(0, d_model, 2) / d_model.",
+                    _pe_exponent_i,
+                    "10000^(i/d) instead of 10000^(2i/d)",
+                ),
+                Mistake(
+                    "pe_odd_column_own_exponent",
+                    "Your odd columns use their own index in the exponent, cos(p / 10000^((2i+1)/d)). Columns "
+                    "2i and 2i+1 share one frequency: cos(p / 10000^(2i/d)).",
+                    _pe_exponent_j,
+                    "odd column j uses 10000^(j/d)",
+                ),
+                Mistake(
+                    "pe_halves_concatenated",
+                    "Your encoding puts all sines in the first half and all cosines in the second half. The "
+                    "contract interleaves them: sin in the even columns 0, 2, 4, ..., cos in the odd columns "
+                    "(pe[:, 0::2] = sin, pe[:, 1::2] = cos).",
+                    _pe_halves,
+                    "[sin | cos] halves instead of interleaved",
+                ),
+                Mistake(
+                    "pe_positions_from_1",
+                    "Your positions start at 1. They start at 0: row 0 is [0, 1, 0, 1, ...] "
+                    "(torch.arange(length)).",
+                    _pe_from_1,
+                    "positions 1..length",
+                ),
+            ),
+        ),
+        Function(
+            name="causal_mask",
+            cases=_MASK_CASES,
+            oracle=_oracle_causal_mask,
+            mistakes=(
+                Mistake(
+                    "causal_mask_transposed",
+                    "Your mask is the upper triangle (j >= i): each query may attend the future. Query i may "
+                    "attend keys j <= i: mask[i, j] = j <= i, e.g. "
+                    "torch.arange(Lk)[None, :] <= torch.arange(Lq)[:, None].",
+                    _mask_variant("transposed"),
+                    "mask transposed (j >= i)",
+                ),
+                Mistake(
+                    "causal_mask_inverted",
+                    "Your mask is True where attention is blocked (j > i): that is the convention of "
+                    "torch.nn.MultiheadAttention's bool attn_mask. Here True means 'may attend': mask[i, j] = j <= i.",
+                    _mask_variant("inverted"),
+                    "True = blocked (j > i)",
+                ),
+                Mistake(
+                    "causal_mask_no_diagonal",
+                    "Your mask leaves out the diagonal (j < i): a query may attend its own position. Use j <= i; "
+                    "otherwise the first query has no key at all.",
+                    _mask_variant("strict"),
+                    "diagonal excluded (j < i)",
+                ),
+                Mistake(
+                    "causal_mask_bottom_right",
+                    "Your mask is aligned to the bottom-right corner (j <= i + Lk - Lq). The contract's causal "
+                    "mask is top-left aligned, like is_causal in F.scaled_dot_product_attention: query i sees "
+                    "keys 0..i whatever Lk is.",
+                    _mask_variant("bottom_right"),
+                    "bottom-right aligned",
+                ),
             ),
         ),
     ),

@@ -1,10 +1,10 @@
-"""Grading spec of the ``lstm`` assignment (see ASSIGNMENTS.md, section 5)."""
+"""Grading spec of the ``lstm`` assignment (see ASSIGNMENTS.md, section 5; ``lstm_backward`` added in the catalogue)."""
 
 from __future__ import annotations
 
 import torch
 
-from grader.spec import Assignment, Case, Function, Mistake, Tolerance, call, randn
+from grader.spec import Assignment, Case, Function, GradCheck, Mistake, Tolerance, call, randn
 
 # --------------------------------------------------------------------------- #
 # Inputs
@@ -44,9 +44,22 @@ def _seq_case(T, N, I, H, *, x_scale=1.0, w_scale=0.5, zero_state=False):
     return make
 
 
+def _bwd_case(T, N, I, H, *, x_scale=1.0, w_scale=0.5, zero_state=False):
+    seq = _seq_case(T, N, I, H, x_scale=x_scale, w_scale=w_scale, zero_state=zero_state)
+
+    def make(g, dt):
+        c = seq(g, dt)
+        grad_output = randn(g, (T, N, H), dt)
+        return call(grad_output, *c.args)
+
+    return make
+
+
 # Pre-activations of ~1e4: a float32 rounding of ~1e-3 in a gate whose
 # pre-activation happens to land near 0 moves the output by up to ~3e-4.
 _LARGE_TOL = {"float32": Tolerance(rtol=1e-3, atol=1e-3)}
+# BPTT accumulates T products of float32 roundings through W_hh and the gates.
+_BWD_TOL = {"float32": Tolerance(rtol=1e-4, atol=3e-5)}
 
 # --------------------------------------------------------------------------- #
 # Known mistakes (self-contained: the spec must not import reference/)
@@ -155,6 +168,143 @@ def _mistakes(forward: bool):
     return tuple(ms)
 
 
+def _bptt(grad_output, x, h0, c0, W_ih, W_hh, b_ih, b_hh, *, cell_path=True, recurrent=True, accumulate=True,
+          zero_init_grads=False, tanh_c_grad=True):
+    T, H = x.shape[0], h0.shape[-1]
+    hs, cs, acts = [h0], [c0], []
+    for t in range(T):
+        z = x[t] @ W_ih.T + b_ih + hs[-1] @ W_hh.T + b_hh
+        i, f, g, o = z[:, :H].sigmoid(), z[:, H:2 * H].sigmoid(), z[:, 2 * H:3 * H].tanh(), z[:, 3 * H:].sigmoid()
+        c = f * cs[-1] + i * g
+        hs.append(o * c.tanh())
+        cs.append(c)
+        acts.append((i, f, g, o))
+    dx = torch.zeros_like(x)
+    dW_ih, dW_hh, db = torch.zeros_like(W_ih), torch.zeros_like(W_hh), torch.zeros_like(b_ih)
+    dh_next, dc_next = torch.zeros_like(h0), torch.zeros_like(c0)
+    for t in reversed(range(T)):
+        i, f, g, o = acts[t]
+        tc = cs[t + 1].tanh()
+        dh = grad_output[t] + (dh_next if recurrent else 0)
+        dc_h = dh * o * (1 - tc ** 2) if tanh_c_grad else dh * o
+        dc = dc_h + (dc_next if cell_path else 0)
+        da = torch.cat([dc * g * i * (1 - i), dc * cs[t] * f * (1 - f), dc * i * (1 - g ** 2),
+                        dh * tc * o * (1 - o)], dim=1)
+        dx[t] = da @ W_ih
+        if accumulate:
+            dW_ih, dW_hh, db = dW_ih + da.T @ x[t], dW_hh + da.T @ hs[t], db + da.sum(0)
+        else:
+            dW_ih, dW_hh, db = da.T @ x[t], da.T @ hs[t], da.sum(0)
+        dh_next, dc_next = da @ W_hh, dc * f
+    if zero_init_grads:
+        dh_next, dc_next = torch.zeros_like(h0), torch.zeros_like(c0)
+    return {"x": dx, "h0": dh_next, "c0": dc_next, "W_ih": dW_ih, "W_hh": dW_hh, "b_ih": db, "b_hh": db}
+
+
+def _bptt_no_cell_path(*a):
+    return _bptt(*a, cell_path=False)
+
+
+def _bptt_no_recurrent(*a):
+    return _bptt(*a, recurrent=False)
+
+
+def _bptt_not_summed(*a):
+    return _bptt(*a, accumulate=False)
+
+
+def _bptt_zero_init_grads(*a):
+    return _bptt(*a, zero_init_grads=True)
+
+
+def _bptt_no_tanh_c_grad(*a):
+    return _bptt(*a, tanh_c_grad=False)
+
+
+_BACKWARD_MISTAKES = (
+    Mistake(
+        "lstm_bptt_no_cell_path",
+        "Your BPTT drops the cell path: the gradient of c_t comes only through h_t = o * tanh(c_t). c_t also "
+        "feeds c_{t+1} = f * c_t + i * g, so carry dc_next = dc * f from step t+1 and add it: "
+        "dc = dc_next + dh * o * (1 - tanh(c_t)**2).",
+        _bptt_no_cell_path,
+        "cell gradient not carried through f",
+    ),
+    Mistake(
+        "lstm_bptt_no_recurrent_grad",
+        "Your BPTT drops the recurrent term of the hidden state: the gradient of h_t comes only from "
+        "output[t]. h_t also feeds the gates of step t+1, so carry dh_next = da @ W_hh and use "
+        "dh = grad_output[t] + dh_next.",
+        _bptt_no_recurrent,
+        "dh not carried to the previous step",
+    ),
+    Mistake(
+        "lstm_bptt_weights_not_summed",
+        "Your weight and bias gradients keep only one time step (they are overwritten inside the loop). "
+        "The weights are shared by every step: accumulate dW_ih += da.T @ x[t], dW_hh += da.T @ h_prev, "
+        "db += da.sum(0).",
+        _bptt_not_summed,
+        "weight gradients not summed over time",
+    ),
+    Mistake(
+        "lstm_bptt_h0_c0_zeros",
+        "Your gradients for h0 and c0 are zeros. They feed the first step: after the loop, dh0 = da_0 @ W_hh "
+        "and dc0 = dc_0 * f_0 (the dh_next and dc_next left over).",
+        _bptt_zero_init_grads,
+        "dh0/dc0 missing (zeros)",
+    ),
+    Mistake(
+        "lstm_bptt_missing_tanh_grad",
+        "Your cell gradient skips the derivative of tanh: h = o * tanh(c), so dc gets dh * o * (1 - tanh(c)**2), "
+        "not dh * o.",
+        _bptt_no_tanh_c_grad,
+        "tanh'(c) missing in dc",
+    ),
+)
+
+# --------------------------------------------------------------------------- #
+# Oracles (torch.nn modules with copied weights; autograd for BPTT)
+# --------------------------------------------------------------------------- #
+
+
+def _copy(module, suffix, W_ih, W_hh, b_ih, b_hh):
+    with torch.no_grad():
+        for name, w in (("weight_ih", W_ih), ("weight_hh", W_hh), ("bias_ih", b_ih), ("bias_hh", b_hh)):
+            getattr(module, name + suffix).copy_(w)
+    return module
+
+
+def _oracle_cell(x, h, c, W_ih, W_hh, b_ih, b_hh):
+    cell = _copy(torch.nn.LSTMCell(W_ih.shape[1], W_hh.shape[1]).to(x.dtype), "", W_ih, W_hh, b_ih, b_hh)
+    with torch.no_grad():
+        return cell(x, (h, c))
+
+
+def _oracle_forward(x, h0, c0, W_ih, W_hh, b_ih, b_hh):
+    lstm = _copy(torch.nn.LSTM(W_ih.shape[1], W_hh.shape[1]).to(x.dtype), "_l0", W_ih, W_hh, b_ih, b_hh)
+    with torch.no_grad():
+        out, (hn, cn) = lstm(x, (h0.unsqueeze(0), c0.unsqueeze(0)))
+    return out, (hn[0], cn[0])
+
+
+def _oracle_backward(grad_output, x, h0, c0, W_ih, W_hh, b_ih, b_hh):
+    lstm = _copy(torch.nn.LSTM(W_ih.shape[1], W_hh.shape[1]).to(x.dtype), "_l0", W_ih, W_hh, b_ih, b_hh)
+    x_, h0_, c0_ = (t.detach().clone().requires_grad_(True) for t in (x, h0, c0))
+    with torch.enable_grad():
+        out, _ = lstm(x_, (h0_.unsqueeze(0), c0_.unsqueeze(0)))
+        wrt = (x_, h0_, c0_, lstm.weight_ih_l0, lstm.weight_hh_l0, lstm.bias_ih_l0, lstm.bias_hh_l0)
+        grads = torch.autograd.grad(out, wrt, grad_outputs=grad_output)
+    return dict(zip(("x", "h0", "c0", "W_ih", "W_hh", "b_ih", "b_hh"), grads))
+
+
+_BACKWARD_GRADCHECK = GradCheck(
+    forward="lstm_forward",
+    inputs=lambda c: call(*c.args[1:]),
+    wrt={0: ("x",), 1: ("h0",), 2: ("c0",), 3: ("W_ih",), 4: ("W_hh",), 5: ("b_ih",), 6: ("b_hh",)},
+    upstream=lambda c: c.args[0],
+    output=(0,),
+)
+
 # --------------------------------------------------------------------------- #
 # The assignment
 # --------------------------------------------------------------------------- #
@@ -162,7 +312,7 @@ def _mistakes(forward: bool):
 ASSIGNMENT = Assignment(
     id="lstm",
     position=5,
-    title="LSTM forward pass",
+    title="LSTM forward pass and backpropagation through time",
     banned=(
         "torch.nn",  # torch.nn modules (nn.LSTM, nn.LSTMCell, ...) and torch.nn.functional.*
         "torch.lstm",
@@ -208,6 +358,7 @@ ASSIGNMENT = Assignment(
                 ),
             ),
             mistakes=_mistakes(forward=False),
+            oracle=_oracle_cell,
         ),
         Function(
             name="lstm_forward",
@@ -233,6 +384,28 @@ ASSIGNMENT = Assignment(
                 ),
             ),
             mistakes=_mistakes(forward=True),
+            oracle=_oracle_forward,
+        ),
+        Function(
+            name="lstm_backward",
+            cases=(
+                Case("seq_T5", _bwd_case(5, 3, 4, 5), points=2.0, description="T=5, N=3, I=4, H=5, non-zero state"),
+                Case("single_step_T1", _bwd_case(1, 2, 3, 4), description="T=1: no recurrent or cell term"),
+                Case("zero_init", _bwd_case(4, 2, 3, 3, zero_state=True), description="T=4, h0 = c0 = 0"),
+                Case("batch_1", _bwd_case(6, 1, 2, 3), description="T=6, N=1"),
+                Case("input_ne_hidden", _bwd_case(4, 2, 5, 2), description="T=4, I=5, H=2"),
+                Case("saturating", _bwd_case(5, 2, 3, 4, x_scale=2.0, w_scale=2.0),
+                     description="T=5, weights ~ N(0, 4): saturated gates"),
+                Case("long_T10", _bwd_case(10, 2, 3, 4, w_scale=0.8), points=2.0, hidden=True,
+                     description="T=10, N=2, I=3, H=4"),
+                Case("large_1e4", _bwd_case(3, 2, 3, 2, x_scale=1e4), hidden=True, tolerance=_LARGE_TOL,
+                     gradcheck=False,
+                     description="inputs ~ 1e4: saturated gates (no finite-difference check at this scale)"),
+            ),
+            tolerance=_BWD_TOL,
+            gradcheck=_BACKWARD_GRADCHECK,
+            mistakes=_BACKWARD_MISTAKES,
+            oracle=_oracle_backward,
         ),
     ),
 )

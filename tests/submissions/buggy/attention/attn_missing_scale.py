@@ -30,3 +30,20 @@ def multi_head_attention(query, key, value, num_heads, in_proj_weight, in_proj_b
     out, weights = scaled_dot_product_attention(q, k, v, mask)
     out = out.transpose(1, 2).reshape(N, Lq, E)
     return out @ out_proj_weight.T + out_proj_bias, weights.mean(dim=1)
+
+
+def sinusoidal_positional_encoding(length, d_model, dtype=torch.float32):
+    pos = torch.arange(length, dtype=torch.float64).unsqueeze(1)
+    freq = 10000.0 ** (torch.arange(0, d_model, 2, dtype=torch.float64) / d_model)
+    pe = torch.zeros(length, d_model, dtype=torch.float64)
+    pe[:, 0::2] = torch.sin(pos / freq)
+    pe[:, 1::2] = torch.cos(pos / freq)
+    return pe.to(dtype)
+
+
+def causal_mask(Lq, Lk=None):
+    if Lk is None:
+        Lk = Lq
+    q_idx = torch.arange(Lq)[:, None]
+    k_idx = torch.arange(Lk)[None, :]
+    return k_idx <= q_idx

@@ -1,4 +1,6 @@
-"""Correct attention: leading dims flattened into one batch dim, torch.bmm, additive mask."""
+"""Correct attention: leading dims flattened into one batch dim, torch.bmm, additive mask; float32 positional encoding, arange-comparison causal mask."""
+import math
+
 import torch
 
 
@@ -38,3 +40,21 @@ def multi_head_attention(query, key, value, num_heads, in_proj_weight, in_proj_b
     o = o.permute(0, 2, 1, 3).reshape(N * Lq, E)
     out = torch.addmm(out_proj_bias, o, out_proj_weight.t()).reshape(N, Lq, E)
     return out, w.sum(dim=1) / h
+
+
+def sinusoidal_positional_encoding(length, d_model, dtype=torch.float32):
+    # the "annotated transformer" way: frequencies via exp/log, computed in float32
+    pe = torch.zeros(length, d_model)
+    position = torch.arange(0, length).unsqueeze(1).float()
+    div_term = torch.exp(torch.arange(0, d_model, 2).float() * -(math.log(10000.0) / d_model))
+    pe[:, 0::2] = torch.sin(position * div_term)
+    pe[:, 1::2] = torch.cos(position * div_term)
+    return pe.to(dtype)
+
+
+def causal_mask(Lq, Lk=None):
+    if Lk is None:
+        Lk = Lq
+    rows = torch.arange(Lq).view(-1, 1)
+    cols = torch.arange(Lk).view(1, -1)
+    return cols <= rows

@@ -1,6 +1,7 @@
-"""Correct attention: hand-written stable softmax, einsum, explicit loop over heads."""
+"""Correct attention: hand-written stable softmax, einsum, explicit loop over heads; numpy positional encoding (TensorFlow-tutorial style), causal mask filled by loops."""
 import math
 
+import numpy as np
 import torch
 
 
@@ -35,3 +36,24 @@ def multi_head_attention(query, key, value, num_heads, in_proj_weight, in_proj_b
     concat = torch.cat(outs, dim=-1)  # (N, Lq, E)
     out = torch.einsum("nle,fe->nlf", concat, out_proj_weight) + out_proj_bias
     return out, weights / num_heads
+
+
+def get_angles(pos, i, d_model):
+    angle_rates = 1 / np.power(10000, (2 * (i // 2)) / np.float64(d_model))
+    return pos * angle_rates
+
+
+def sinusoidal_positional_encoding(length, d_model, dtype=torch.float32):
+    angle_rads = get_angles(np.arange(length)[:, np.newaxis], np.arange(d_model)[np.newaxis, :], d_model)
+    angle_rads[:, 0::2] = np.sin(angle_rads[:, 0::2])  # even indices: sin
+    angle_rads[:, 1::2] = np.cos(angle_rads[:, 1::2])  # odd indices: cos
+    return torch.from_numpy(angle_rads).to(dtype)
+
+
+def causal_mask(Lq, Lk=None):
+    Lk = Lq if Lk is None else Lk
+    mask = torch.zeros(Lq, Lk, dtype=torch.bool)
+    for i in range(Lq):
+        for j in range(min(i + 1, Lk)):
+            mask[i, j] = True
+    return mask
