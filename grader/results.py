@@ -105,6 +105,13 @@ class AssignmentResult:
     ``status``: ``passed`` (every case passed), ``failed``, ``not_implemented``
     (nothing implemented), ``missing`` (no module for it), ``error`` (the
     module could not be loaded).
+
+    ``notes``: what the student should know although it cost no points by
+    itself, each naming where (``cell 4, line 3``): notebook cells the grader
+    skipped or could not run as Jupyter does (a ``%%bash`` cell, a syntax
+    error, a cell that raised), shown by every report.  A passed case's
+    ``message``, when not empty, is a note too (a pass that needed the
+    scale-aware tolerance: :func:`grader.judge.compare.scale_note`).
     """
 
     id: str
@@ -116,6 +123,19 @@ class AssignmentResult:
     message: str = ""
     output: tuple[tuple[str, str], ...] = ()
     source_file: str = ""
+    notes: tuple[str, ...] = ()
+
+    @property
+    def report_notes(self) -> list[str]:
+        """What every report shows as notes: :attr:`notes`, then one note per function from its first
+        passed case with a message (``"softmax_backward small [float64]: within tolerance; ..."``)."""
+        out = list(self.notes)
+        seen: set[str] = set()
+        for c in self.cases:
+            if c.status == "passed" and c.message and c.function not in seen:
+                seen.add(c.function)
+                out.append(f"{c.function} {c.id} [{c.dtype}]: {c.message}")
+        return out
 
     @property
     def functions(self) -> list[str]:
@@ -184,6 +204,7 @@ class GradeResult:
                     "max_score": _r(a.max_score),
                     "message": a.message,
                     "source_file": a.source_file,
+                    "notes": list(a.notes),
                     "output": [{"function": f, "text": t} for f, t in a.output],
                     "cases": [_case_dict(c) for c in a.cases],
                 }
@@ -211,7 +232,7 @@ class GradeResult:
                 id=a["id"], title=a.get("title", a["id"]), status=a["status"], score=a["score"],
                 max_score=a["max_score"], cases=tuple(cases), message=a.get("message", ""),
                 output=tuple((o["function"], o["text"]) for o in a.get("output", ())),
-                source_file=a.get("source_file", "")))
+                source_file=a.get("source_file", ""), notes=tuple(a.get("notes", ()))))
         return cls(submission=doc.get("submission", ""), score=doc["score"], max_score=doc["max_score"],
                    assignments=tuple(assignments), devices=tuple(doc.get("devices", ("cpu",))),
                    seconds=doc.get("seconds", 0.0), graded_at=doc.get("graded_at", ""),

@@ -113,6 +113,10 @@ class _AssignmentView:
         return sum(f.passed for f in self.functions)
 
     @property
+    def notes(self) -> list[str]:
+        return self.a.report_notes
+
+    @property
     def total_cases(self) -> int:
         return sum(f.total for f in self.functions)
 

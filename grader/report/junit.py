@@ -132,7 +132,8 @@ def _suite(a: AssignmentResult, result: GradeResult, notice: str | None) -> ET.E
     if a.message and a.status in ("missing", "error"):
         err = ET.SubElement(suite, "system-err")
         err.text = _x(a.message)
-    out_text = "\n".join(f"--- {fn} ---\n{t}" for fn, t in a.output)
+    out_text = "\n".join([f"--- {fn} ---\n{t}" for fn, t in a.output]
+                         + [f"--- note ---\n{n}" for n in a.report_notes])
     if out_text:
         so = ET.SubElement(suite, "system-out")
         so.text = _x(out_text)

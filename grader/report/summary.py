@@ -113,6 +113,12 @@ def render_summary(result: GradeResult, *, min_score: float | None = None, notic
                 lines.append("")
                 lines.append(f"… and {len(failing) - MAX_FAILING} more failing cases: see the HTML report.")
             lines.append("")
+    notes = [(a, n) for a in result.assignments for n in a.report_notes]
+    if notes:
+        lines += [f"### Notes ({len(notes)})", ""]
+        for a, n in notes[:MAX_FAILING]:
+            lines.append(f"- `{a.id}`: {_cell(n, 500)}")
+        lines.append("")
     return "\n".join(lines) + "\n"
 
 

@@ -75,6 +75,7 @@ def print_result(result: GradeResult, *, console: Console | None = None, verbose
 
     for a in result.assignments:
         _print_details(con, a, verbose=verbose)
+        _print_notes(con, a)
 
 
 def _by_function(a: AssignmentResult) -> "OrderedDict[str, list[CaseResult]]":
@@ -84,6 +85,19 @@ def _by_function(a: AssignmentResult) -> "OrderedDict[str, list[CaseResult]]":
     return out
 
 
+
+
+def _print_notes(con: Console, a: AssignmentResult) -> None:
+    notes = a.report_notes
+    if not notes:
+        return
+    con.print()
+    con.print(f"[bold yellow]notes[/] — {escape(a.id)}")
+    for n in notes:
+        lines = n.splitlines() or [""]
+        con.print("  [yellow]•[/] " + escape(lines[0]))
+        for line in lines[1:]:
+            con.print("    " + escape(line))
 
 
 def _print_details(con: Console, a: AssignmentResult, *, verbose: bool) -> None:
