@@ -161,3 +161,17 @@ def test_correct_notebook_fixtures_define_every_graded_function(ns, tmp_path, pa
         inst = catalog.instances(a, f, include_hidden=False)[0]
         got = roundtrip(ns[f.name](*copy.deepcopy(inst.call.args), **copy.deepcopy(dict(inst.call.kwargs))))
         assert compare(inst.expected, got, tol=a.tolerance_for(f, inst.case, inst.dtype)) == [], f.name
+
+
+def test_what_a_notebook_may_change_is_not_the_graders_code(ns):
+    """The sandbox treats the grader's modules and classes as read-only while the student's code runs
+    (a change ends the run as tampering): what notebooks customise must live elsewhere."""
+    before = {k: dict(vars(v)) for k, v in vars(ipython).items() if isinstance(v, type)}
+    module_before = {k: v for k, v in vars(ipython).items() if callable(v)}
+    run(ns, "from IPython.core.interactiveshell import InteractiveShell\n"
+            "InteractiveShell.ast_node_interactivity = 'all'\n"
+            "import IPython.display as d\nd.HTML.custom = 1\nIPython = __import__('IPython')\n"
+            "IPython.display.display = print\n")
+    after = {k: dict(vars(v)) for k, v in vars(ipython).items() if isinstance(v, type)}
+    assert after == before
+    assert {k: v for k, v in vars(ipython).items() if callable(v)} == module_before

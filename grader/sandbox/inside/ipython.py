@@ -30,6 +30,10 @@ import sys
 
 __all__ = ["install", "Shell"]
 
+# Everything a notebook may legitimately change (the stand-in modules, their classes) is made at run
+# time and kept out of this module's namespace: the sandbox treats the grader's own modules and classes
+# as read-only once the student's code runs.
+
 #: What ``IPython.version_info`` says (matplotlib uses the modern code path for >= 8.24).
 VERSION_INFO = (9, 0, 0, "")
 
@@ -306,19 +310,27 @@ class Shell:
         return "<IPython shell stand-in (grade)>"
 
 
-class InteractiveShell:
-    """Stand-in for ``IPython.core.interactiveshell.InteractiveShell`` (class attributes settable)."""
+def _interactive_shell_class(shell_ref: dict) -> type:
+    """The stand-in ``InteractiveShell`` class, made once per process and kept in ``shell_ref``.
 
-    ast_node_interactivity = "last_expr"
-    _instance: Shell | None = None
+    Made at run time, not defined in this module: notebooks set its class attributes
+    (``InteractiveShell.ast_node_interactivity = "all"``), and the grader's own classes must not change.
+    """
+    cls = shell_ref.get("InteractiveShell")
+    if cls is None:
+        def instance(klass, *args, **kwargs):
+            return shell_ref.get("shell")
 
-    @classmethod
-    def instance(cls, *args, **kwargs):
-        return cls._instance
+        def initialized(klass) -> bool:
+            return shell_ref.get("shell") is not None
 
-    @classmethod
-    def initialized(cls) -> bool:
-        return cls._instance is not None
+        cls = type("InteractiveShell", (), {"__module__": "IPython.core.interactiveshell",
+                                            "__doc__": "Stand-in for IPython's InteractiveShell (grade).",
+                                            "ast_node_interactivity": "last_expr",
+                                            "instance": classmethod(instance),
+                                            "initialized": classmethod(initialized)})
+        shell_ref["InteractiveShell"] = cls
+    return cls
 
 
 # --------------------------------------------------------------------------- stand-in modules
@@ -345,7 +357,7 @@ def _fill(module, shell_ref: dict) -> None:
         module.display = display
         module.DisplayHandle = DisplayHandle
         for cls_name in _DISPLAY_CLASSES:
-            setattr(module, cls_name, type(cls_name, (_DisplayObject,), {}))
+            setattr(module, cls_name, type(cls_name, (_DisplayObject,), {"__module__": "IPython.display"}))
         for fn in _DISPLAY_FUNCTIONS:
             setattr(module, fn, _nothing)
     if name in ("IPython", "IPython.core.getipython"):
@@ -356,9 +368,9 @@ def _fill(module, shell_ref: dict) -> None:
         module.embed = _nothing
         module.start_ipython = _nothing
         module.start_kernel = _nothing
-        module.InteractiveShell = InteractiveShell
+        module.InteractiveShell = _interactive_shell_class(shell_ref)
     if name == "IPython.core.interactiveshell":
-        module.InteractiveShell = InteractiveShell
+        module.InteractiveShell = _interactive_shell_class(shell_ref)
     if name == "IPython.core.debugger":
         module.set_trace = _nothing
         module.Pdb = _Stub
@@ -367,7 +379,8 @@ def _fill(module, shell_ref: dict) -> None:
         for fn in ("register_line_magic", "register_cell_magic", "register_line_cell_magic", "line_magic",
                    "cell_magic", "line_cell_magic", "magics_class", "needs_local_scope", "no_var_expand"):
             setattr(module, fn, lambda *a, **k: (a[0] if len(a) == 1 and callable(a[0]) and not k else (lambda f: f)))
-        module.Magics = type("Magics", (), {"__init__": lambda self, *a, **k: None})
+        module.Magics = type("Magics", (), {"__init__": lambda self, *a, **k: None,
+                                            "__module__": "IPython.core.magic"})
 
     def __getattr__(attr: str):
         if attr.startswith("__") and attr.endswith("__"):
@@ -416,7 +429,6 @@ def install(namespace: dict) -> None:
     """
     shell = Shell(namespace)
     _SHELL_REF["shell"] = shell
-    InteractiveShell._instance = shell
 
     def get_ipython():
         """The notebook's shell (a stand-in: see grader.sandbox.inside.ipython)."""
