@@ -333,3 +333,14 @@ def test_notebook_syntax_error_shows_the_students_code(tmp_path):
     m = load_submission(nb).modules["*"]
     assert m.syntax_error is None  # one broken cell does not stop the notebook
     assert any("def f(:" in n and "cell 3, line 1" in n for n in m.notes)
+
+
+def test_locate_turns_a_cell_frame_into_the_cell_and_line(tmp_path):
+    m = _module(_notebook(tmp_path / "n.ipynb", "md:# t", "import math\n", "def f():\n    return 1 / 0\n"))
+    cell = _cell(m, 3)
+    assert m.locate(cell.filename, 2) == "cell 3, line 2"
+    assert m.locate(m.filename, 7) is None and m.locate("/usr/lib/python3.11/os.py", 5) is None
+    py = tmp_path / "p.py"
+    py.write_text("x = 1\n")
+    mp = _module(py)
+    assert mp.locate(mp.filename, 1) == "line 1" and mp.locate("other.py", 1) is None

@@ -84,6 +84,19 @@ class SourceModule:
         """The cells to execute (a ``.py`` file: its whole source as one cell)."""
         return self.cells or (Cell(number=0, source=self.source, filename=self.filename),)
 
+    def locate(self, filename: str | None, line: int | None) -> str | None:
+        """Where a traceback frame or a run-time hit is, as the student sees it: ``"cell 4, line 3"``
+        for a frame of a notebook cell (compiled under :attr:`Cell.filename`, with the cell's own line
+        numbers), ``"line 12"`` for a frame of the ``.py`` file, None for anything else."""
+        if not filename:
+            return None
+        for c in self.cells:
+            if c.filename == filename:
+                return f"cell {c.number}, line {line}" if line else f"cell {c.number}"
+        if filename == self.filename and not self.notebook:
+            return f"line {line}" if line else None
+        return None
+
     def where(self, line: int | None) -> str:
         """A line of :attr:`source` as the student sees it: ``"line 12"``, or ``"cell 4, line 3"`` in a notebook."""
         if not line:
