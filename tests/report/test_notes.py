@@ -60,3 +60,11 @@ def test_junit_and_summary_show_notes():
     assert "cell 9, line 3: IndexError" in xml and "an epsilon in a denominator" in xml
     md = render_summary(_result())
     assert "### Notes (3)" in md and "cell 7: skipped" in md
+
+
+def test_gradescope_shows_notes():
+    from grader.report.gradescope import to_gradescope
+
+    doc = to_gradescope(_result())
+    assert "note: cell 7: skipped" in doc["output"] and "note: cell 9, line 3" in doc["output"]
+    assert any("note: within tolerance" in t["output"] for t in doc["tests"])
