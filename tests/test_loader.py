@@ -344,3 +344,15 @@ def test_locate_turns_a_cell_frame_into_the_cell_and_line(tmp_path):
     py.write_text("x = 1\n")
     mp = _module(py)
     assert mp.locate(mp.filename, 1) == "line 1" and mp.locate("other.py", 1) is None
+
+
+def test_why_missing_explains_a_function_written_in_a_cell_that_did_not_run(tmp_path):
+    nb = _notebook(tmp_path / "hw.ipynb", "import torch\n",
+                   "def softmax(x):\n    return x\n\ndef softmax_jacobian(x)\n    return x\n",
+                   "%%bash\ndef not_python():\n", "def sigmoid(x):\n    return x\n")
+    m = _module(nb)
+    assert "softmax" not in m.names and "sigmoid" in m.names
+    assert m.why_missing("softmax") == ("`softmax` is written in cell 2, which was not run: SyntaxError at "
+                                        "cell 2, line 4: expected ':'")
+    assert m.why_missing("not_python").startswith("`not_python` is written in cell 3, which was not run: `%%bash`")
+    assert m.why_missing("sigmoid") is None and m.why_missing("nowhere") is None

@@ -24,6 +24,7 @@ __all__ = ["Cell", "SourceModule", "Submission", "SubmissionError", "load_submis
 
 
 _CELL_HEADER = re.compile(r"# --- notebook cell (\d+) ---$")
+_DEF = re.compile(r"^[ \t]*(?:async[ \t]+)?(?:def|class)[ \t]+([A-Za-z_]\w*)", re.M)
 
 
 class SubmissionError(ValueError):
@@ -69,6 +70,8 @@ class SourceModule:
         cells: what the sandbox runs, in order (empty: :attr:`source` as one cell).
         notebook: the module is a Jupyter notebook (the sandbox installs IPython's
             ``display``/``get_ipython`` helpers).
+        unrun: ``(name, why)`` for functions and classes written in notebook cells that do not
+            run (a syntax error, a ``%%bash`` cell...): see :meth:`why_missing`.
     """
 
     name: str
@@ -79,6 +82,16 @@ class SourceModule:
     notes: tuple[str, ...] = ()
     cells: tuple[Cell, ...] = ()
     notebook: bool = False
+    unrun: tuple[tuple[str, str], ...] = ()
+
+    def why_missing(self, name: str) -> str | None:
+        """Why ``name`` is not defined although the notebook writes it: ``"`softmax` is written in
+        cell 4, which was not run: SyntaxError at cell 4, line 5: expected ':'"``; None if it is not
+        written in a cell that did not run."""
+        for n, why in self.unrun:
+            if n == name:
+                return f"`{name}` is written in {why}"
+        return None
 
     def run_cells(self) -> tuple[Cell, ...]:
         """The cells to execute (a ``.py`` file: its whole source as one cell)."""
@@ -184,8 +197,14 @@ def read_notebook_module(name: str, path: Path) -> "SourceModule":
     parts: list[str] = []
     cells: list[Cell] = []
     notes: list[str] = []
+    unrun: list[tuple[str, str]] = []
     line = 1
     for c in nb_cells:
+        if c.kind == "skipped":
+            why = (f"cell {c.number}, which was not run: " + (c.syntax_error.split("\n")[0].replace(
+                f"SyntaxError in {path.name} at ", "SyntaxError at ") if c.syntax_error else c.notes[0].split(
+                "skipped: ", 1)[-1].rstrip(".")))
+            unrun.extend((m.group(1), why) for m in _DEF.finditer(c.original))
         parts.append(f"# --- notebook cell {c.number} ---\n")
         line += 1
         text = c.source if c.kind == "code" else "".join(_comment(ln) for ln in c.original.splitlines(True))
@@ -205,8 +224,9 @@ def read_notebook_module(name: str, path: Path) -> "SourceModule":
     for c in cells:
         if c.writefile is None:
             names |= _names(c.source, filename)[0]
+    unrun = [(n, why) for n, why in unrun if n not in names]
     return SourceModule(name=name, filename=filename, source=source, names=names, syntax_error=None,
-                        notes=tuple(notes), cells=tuple(cells), notebook=True)
+                        notes=tuple(notes), cells=tuple(cells), notebook=True, unrun=tuple(unrun))
 
 
 def _names(source: str, filename: str) -> tuple[frozenset[str], str | None]:
