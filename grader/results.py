@@ -1,11 +1,11 @@
 """Frozen result records and their JSON form (the ``grade check --json`` schema).
 
-Statuses of a case, worst last: ``passed``, ``failed`` (ran, wrong answer),
-``banned`` (used a routine it had to write by hand), ``not_implemented``
-(raised NotImplementedError or is missing), ``error`` (raised, crashed, or
-ran out of memory), ``timeout``, ``skipped`` (not run, e.g. submission time
-limit).  A crashed submission (error/timeout) is reported differently from a
-failed check.
+Case statuses are :class:`grader.status.Status` (``passed``, ``failed``,
+``banned``, ``not_implemented``, ``error``, ``timeout``, ``skipped``). A
+crashed submission (error/timeout) is reported differently from a failed
+check. Fields added after schema version 1 (``notes``, ``properties``,
+``series`` of a case; ``notes`` of an assignment) are optional: a reader of
+version 1 ignores them.
 """
 
 from __future__ import annotations
@@ -14,24 +14,18 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
+from grader.status import Status, combine
+
 __all__ = ["Diagnosis", "DeviceRun", "CaseResult", "AssignmentResult", "GradeResult", "STATUSES", "SCHEMA_VERSION",
            "function_status"]
 
 SCHEMA_VERSION = 1
-STATUSES = ("passed", "failed", "banned", "not_implemented", "error", "timeout", "skipped")
+STATUSES = tuple(s.value for s in sorted(Status, key=lambda s: (s is not Status.PASSED, -s.severity)))
 
 
 def function_status(cases) -> str:
-    """One status for a function's cases: ``passed`` or ``not_implemented`` when all agree,
-    else the most serious status present (banned, timeout, error, failed, ...)."""
-    if all(c.status == "passed" for c in cases):
-        return "passed"
-    if all(c.status == "not_implemented" for c in cases):
-        return "not_implemented"
-    for s in ("banned", "timeout", "error", "failed", "not_implemented", "skipped"):
-        if any(c.status == s for c in cases):
-            return s
-    return "failed"
+    """One status for a function's cases (:func:`grader.status.combine`)."""
+    return combine(c.status for c in cases).value
 
 
 @dataclass(frozen=True)
@@ -88,6 +82,9 @@ class CaseResult:
     violations: tuple[str, ...] = ()
     runs: tuple[DeviceRun, ...] = ()
     seconds: float | None = None
+    notes: tuple[str, ...] = ()
+    properties: tuple[dict, ...] = ()
+    series: dict | None = None
 
     @property
     def key(self) -> str:
@@ -109,9 +106,8 @@ class AssignmentResult:
     ``notes``: what the student should know although it cost no points by
     itself, each naming where (``cell 4, line 3``): notebook cells the grader
     skipped or could not run as Jupyter does (a ``%%bash`` cell, a syntax
-    error, a cell that raised), shown by every report.  A passed case's
-    ``message``, when not empty, is a note too (a pass that needed the
-    scale-aware tolerance: :func:`grader.judge.compare.scale_note`).
+    error, a cell that raised), shown by every report with the cases' own
+    notes (:attr:`report_notes`).
     """
 
     id: str
@@ -127,14 +123,20 @@ class AssignmentResult:
 
     @property
     def report_notes(self) -> list[str]:
-        """What every report shows as notes: :attr:`notes`, then one note per function from its first
-        passed case with a message (``"softmax_backward small [float64]: within tolerance; ..."``)."""
+        """What every report shows as notes: :attr:`notes`, then the notes of the cases
+        (:attr:`CaseResult.notes`: a pass that needed the scale-aware tolerance, a gradient check...),
+        each kind once per function (the kind: the note's text up to its first ``;`` or ``:``),
+        prefixed with the first case that has it (``"softmax_backward small [float64]: within
+        tolerance; ..."``)."""
         out = list(self.notes)
-        seen: set[str] = set()
+        seen: set[tuple[str, str]] = set()
         for c in self.cases:
-            if c.status == "passed" and c.message and c.function not in seen:
-                seen.add(c.function)
-                out.append(f"{c.function} {c.id} [{c.dtype}]: {c.message}")
+            case_notes = list(c.notes) or ([c.message] if c.status == "passed" and c.message else [])
+            for n in case_notes:
+                kind = n.split(";")[0].split(":")[0][:60]
+                if (c.function, kind) not in seen:
+                    seen.add((c.function, kind))
+                    out.append(f"{c.function} {c.id} [{c.dtype}]: {n}")
         return out
 
     @property
@@ -206,6 +208,7 @@ class GradeResult:
                     "source_file": a.source_file,
                     "notes": list(a.notes),
                     "output": [{"function": f, "text": t} for f, t in a.output],
+                    "notes": list(a.notes),
                     "cases": [_case_dict(c) for c in a.cases],
                 }
                 for a in self.assignments
@@ -227,7 +230,9 @@ class GradeResult:
                     hidden=c.get("hidden", False), expected_excerpt=c.get("expected_excerpt", ""),
                     got_excerpt=c.get("got_excerpt", ""), banned=tuple(c.get("banned", ())),
                     violations=tuple(c.get("violations", ())),
-                    runs=tuple(DeviceRun(**r) for r in c.get("runs", ())), seconds=c.get("seconds")))
+                    runs=tuple(DeviceRun(**r) for r in c.get("runs", ())), seconds=c.get("seconds"),
+                    notes=tuple(c.get("notes", ())), properties=tuple(c.get("properties", ())),
+                    series=c.get("series")))
             assignments.append(AssignmentResult(
                 id=a["id"], title=a.get("title", a["id"]), status=a["status"], score=a["score"],
                 max_score=a["max_score"], cases=tuple(cases), message=a.get("message", ""),
@@ -251,4 +256,9 @@ def _case_dict(c: CaseResult) -> dict[str, Any]:
     d["banned"] = list(c.banned)
     d["violations"] = list(c.violations)
     d["runs"] = [dataclasses.asdict(r) for r in c.runs]
+    d["notes"] = list(c.notes)
+    d["properties"] = [dict(p) for p in c.properties]
+    d["status"] = str(c.status)
+    for r in d["runs"]:
+        r["status"] = str(r["status"])
     return d

@@ -93,8 +93,7 @@ from grader.judge.properties import (  # noqa: E402
 )
 
 
-class SpecError(ValueError):
-    """An assignment spec is malformed (raised at load time, exit code 2)."""
+from grader.errors import SpecError  # noqa: E402 - re-exported: specs raise it
 
 
 @dataclass(frozen=True)
@@ -443,6 +442,8 @@ class Function:
             ``nltk``...) with the function's signature.  Never used for
             grading; the test suite and ``grade lint-spec`` check the
             reference against it on every case and on extra seeds.
+        banned / banned_ops: bans for this function only, on top of the
+            assignment's (``torch.tril`` in ``causal_mask`` alone).
     """
 
     name: str
@@ -453,6 +454,8 @@ class Function:
     limits: Limits | None = None
     gradcheck: GradCheck | None = None
     oracle: Callable[..., Any] | None = None
+    banned: tuple[str, ...] = ()
+    banned_ops: tuple[str, ...] = ()
 
     @property
     def max_score(self) -> float:
@@ -525,6 +528,11 @@ class Assignment:
 
     def limits_for(self, function: Function) -> Limits:
         return function.limits or self.limits
+
+    def banned_for(self, function: Function) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """(banned names, banned ATen ops) for ``function``: the assignment's plus its own."""
+        return (tuple(dict.fromkeys((*self.banned, *function.banned))),
+                tuple(dict.fromkeys((*self.banned_ops, *function.banned_ops))))
 
     def replace(self, **changes: Any) -> "Assignment":
         return dataclasses.replace(self, **changes)

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from grader.cases import make_call
+from grader.catalog.instances import make_call
 
 _spec = importlib.util.spec_from_file_location("_refcheck_init", Path(__file__).with_name("_refcheck.py"))
 rc = importlib.util.module_from_spec(_spec)

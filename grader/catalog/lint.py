@@ -227,7 +227,7 @@ def check_oracle(assignment, function, reference, *, extra_seeds: int = 3) -> li
 def _check_banned(assignment, function, reference, ref_source: str) -> list[Problem]:
     from grader.judge.scan import hits_for, scan
 
-    hits, calls = scan(ref_source, assignment.banned)
+    hits, calls = scan(ref_source, assignment.banned_for(function)[0])
     return [Problem(assignment.id, function.name, "banned",
                     f"the reference uses {h.name} (line {h.line}), which its spec bans")
             for h in hits_for(function.name, hits, calls)]
@@ -328,7 +328,7 @@ def lint_assignment(assignment, reference, *, stub=None, oracles: bool = False,
                     probs.append(P(name, "cases", f"case {case.id} ({dt}): the reference raised "
                                                   f"{type(e).__name__}: {e}"))
                     continue
-                banned_ops = rec.ops & set(assignment.banned_ops)
+                banned_ops = rec.ops & set(assignment.banned_for(function)[1])
                 if banned_ops:
                     probs.append(P(name, "banned", f"case {case.id}: the reference runs banned ops "
                                                    f"{sorted(banned_ops)}"))

@@ -54,20 +54,36 @@ class ProjectCatalog:
 
     kind = "project"
 
-    def instances(self, assignment: Assignment, function, *, include_hidden: bool = True) -> list:
-        """The graded instances of ``function`` (see :class:`grader.catalog.instances.Instance`).
+    def instances(self, assignment: Assignment, function, *, include_hidden: bool = True,
+                  submission_key: str = "") -> list:
+        """The graded instances of ``function`` (see :class:`grader.catalog.instances.Instance`), in case order.
 
-        Built once per catalog and reused: every submission gets the same inputs.
+        Visible instances are built once per catalog: every submission gets the
+        same inputs. Hidden instances draw their inputs from the hidden salt
+        *and* ``submission_key`` (a fingerprint of the submission), so what one
+        report reveals about a hidden case does not fit the next submission.
         """
         from grader.catalog.instances import build_instances
 
-        key = (assignment.id, function.name, include_hidden)
-        insts = self._instances.get(key)
-        if insts is None:
-            insts = build_instances(assignment, function, self.references[assignment.id],
-                                    hidden_salt=self.hidden_salt, include_hidden=include_hidden)
-            self._instances[key] = insts
-        return insts
+        ref = self.references[assignment.id]
+        key = (assignment.id, function.name)
+        visible = self._instances.get(key)
+        if visible is None:
+            visible = build_instances(assignment, function, ref, include_hidden=False)
+            self._instances[key] = visible
+        if not include_hidden or not any(c.hidden for c in function.cases):
+            return list(visible)
+        hkey = (assignment.id, function.name, "hidden", submission_key)
+        hidden = self._instances.get(hkey)
+        if hidden is None:
+            hidden = build_instances(assignment, function, ref, hidden_salt=f"{self.hidden_salt}|{submission_key}",
+                                     cases=tuple(c for c in function.cases if c.hidden))
+            stale = [k for k in self._instances if len(k) == 4 and k[:2] == key[:2]]
+            for k in stale[:-16]:  # keep a few recent submissions' hidden instances
+                self._instances.pop(k, None)
+            self._instances[hkey] = hidden
+        order = {c.id: i for i, c in enumerate(function.cases)}
+        return sorted([*visible, *hidden], key=lambda i: (order[i.case.id], i.case.dtypes.index(i.dtype)))
 
     def arg_names(self, assignment: Assignment, function) -> list[str]:
         from grader.catalog.instances import arg_names

@@ -1,43 +1,45 @@
-"""Grade one submission: load → run in the sandbox → compare → score.
+"""Grade one submission: plan → run in sandbox sessions → judge → score.
 
-For every selected assignment and function this module
+For every selected assignment:
 
-1. builds the case instances (case × dtype) from seeded generators;
-2. computes the expected outputs with the reference, in the grader's own
-   process (float64 arithmetic, cast back to the case dtype), and times it;
-3. sends the inputs to one sandboxed child per function
-   (:class:`grader.sandbox.worker.Worker`), which runs every instance on every
-   device;
-4. decodes, compares (:mod:`grader.judge.compare`), checks inputs were not
-   modified, detects banned calls (static scan + run-time guard),
-   diagnoses (:mod:`grader.judge.diagnose`) and scores.
+1. **plan** each function: its instances (case × dtype; hidden ones drawn
+   for this submission), or a verdict decided without running (a syntax
+   error, a function that is not defined);
+2. **run** the runnable functions in as few sandbox sessions as possible
+   (:mod:`grader.judge.runner`): one child imports the module and runs every
+   function's cases one request at a time; when a child is stopped
+   (timeout, memory, crash, tampering) the functions after the one it was
+   running get a fresh child;
+3. **judge** each instance (:mod:`grader.judge.verdict`) and score: a case
+   earns its points only if it passes on every device it ran on, so the
+   maximum score is the same on every machine.
 
-A case instance earns its points only if it passes on every device it ran
-on; the maximum score is therefore the same on every machine.
+Never raises for anything the submission does.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
+import hashlib
 import os
 import time
 from dataclasses import dataclass
 
 from grader import __version__
+from grader.errors import DeviceError
+from grader.judge import compare as cmp
+from grader.judge.runner import FIRST_CALL_GRACE, Context, instance_limits, run_function
 from grader.judge.scan import hits_for, scan
-from grader.judge.compare import Mismatch, compare
-from grader.judge.diagnose import diagnose, variant_outputs
-from grader.catalog.project import Catalog
-from grader.submission.load import SourceModule, Submission
-from grader.results import AssignmentResult, CaseResult, DeviceRun, GradeResult
-from grader.sandbox.worker import JobOutcome, Worker
-from grader.catalog.instances import Instance
+from grader.judge.verdict import VerdictContext, case_result, early_result
+from grader.results import AssignmentResult, CaseResult, GradeResult
+from grader.sandbox import protocol
+from grader.sandbox.worker import Worker, describe_exit
 from grader.spec import Assignment, Function
-from grader.sandbox.wire import Array
+from grader.status import Status
+from grader.submission.load import SourceModule, Submission
 
-__all__ = ["Options", "grade_submission", "available_devices", "resolve_devices"]
-
-_STATUS_ORDER = ("passed", "failed", "banned", "not_implemented", "error", "timeout", "skipped")
+__all__ = ["Options", "grade_submission", "available_devices", "resolve_devices", "submission_key"]
 
 
 @dataclass(frozen=True)
@@ -47,14 +49,14 @@ class Options:
     Attributes:
         devices: devices every case runs on (``("cpu",)`` or ``("cpu", "cuda")``).
         time_scale: multiplies every time limit (slow machines, CI).
-        case_seconds: overrides the spec's per-case wall-time floor.
+        case_seconds: overrides the spec's per-case CPU-time floor (seconds).
         submission_seconds: wall-time budget of a whole submission; functions
             not started by then are ``skipped``.
         include_hidden: grade hidden cases too (False in the student kit).
-        confine: install the sandbox's confinement (audit hook); tests of the
-            harness itself may turn it off, graders never should.
+        confine: install the sandbox's confinement; tests of the harness
+            itself may turn it off, graders never should.
         deny_roots: extra folders the student's code may never read.
-        jobs: functions graded at once (each in its own child process).
+        jobs: functions graded at once (each group in its own child process).
     """
 
     devices: tuple[str, ...] = ("cpu",)
@@ -68,6 +70,7 @@ class Options:
 
 
 def available_devices() -> tuple[str, ...]:
+    """``("cpu",)``, plus ``"cuda"`` when torch sees a GPU."""
     import torch
 
     return ("cpu", "cuda") if torch.cuda.is_available() else ("cpu",)
@@ -77,7 +80,7 @@ def resolve_devices(device: str) -> tuple[str, ...]:
     """``auto`` → every available device; ``cpu``; ``cuda`` (raises if CUDA is absent).
 
     Raises:
-        ValueError: unknown device, or ``cuda`` requested without CUDA.
+        DeviceError: unknown device, or ``cuda`` requested without CUDA.
     """
     if device == "auto":
         return available_devices()
@@ -87,326 +90,272 @@ def resolve_devices(device: str) -> tuple[str, ...]:
         import torch
 
         if not torch.cuda.is_available():
-            raise ValueError("--device cuda was requested but CUDA is not available on this machine "
-                             "(torch.cuda.is_available() is False). Use --device auto or cpu.")
+            raise DeviceError("--device cuda was requested but CUDA is not available on this machine "
+                              "(torch.cuda.is_available() is False). Use --device auto or cpu.")
         return ("cpu", "cuda")
-    raise ValueError(f"unknown device {device!r}: use auto, cpu or cuda")
+    raise DeviceError(f"unknown device {device!r}: use auto, cpu or cuda")
 
 
-# ---------------------------------------------------------------------------
-# grading
+def submission_key(module: SourceModule) -> str:
+    """A fingerprint of a submission module: hidden cases draw their inputs from it."""
+    return hashlib.sha256(module.source.encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
-def _worst(statuses) -> str:
-    return max(statuses, key=_STATUS_ORDER.index) if statuses else "skipped"
-
-
-def _mutation(inst: Instance, after, names: list[str]) -> str | None:
-    from grader.judge.compare import matches
-    from grader.spec import Tolerance
-
-    before = inst.inputs
-    exact = Tolerance(0.0, 0.0)
-    b_args, a_args = before.get("args", ()), (after or {}).get("args", ())
-    for i, (b, a) in enumerate(zip(b_args, a_args)):
-        if isinstance(b, Array) and not matches(b, a, tol=exact):
-            name = names[i] if i < len(names) else f"argument {i}"
-            return (f"Your function modified its input `{name}` in place. Inputs must stay unchanged: work on a copy "
-                    "(x = x.clone()) or use out-of-place ops (x = x - m instead of x -= m).")
-    for k, b in before.get("kwargs", {}).items():
-        a = (after or {}).get("kwargs", {}).get(k)
-        if isinstance(b, Array) and not matches(b, a, tol=exact):
-            return f"Your function modified its input `{k}` in place. Inputs must stay unchanged."
-    return None
-
-
-def _format_error(err: dict | None) -> str:
-    if not err:
-        return "your code raised an error"
-    tb = err.get("traceback") or f"{err.get('type')}: {err.get('message')}"
-    return tb.strip()
-
-
-def _stopped_message(outcome: JobOutcome, limits_mb: int) -> tuple[str, str]:
-    if outcome.stopped == "timeout":
-        return "timeout", f"timed out after {outcome.limit_s:.3g} s (the limit for this case)."
-    if outcome.stopped == "memory":
-        return "error", f"exceeded the memory limit: used more than {limits_mb} MiB."
-    if outcome.stopped == "output":
-        return "error", "sent back more data than any correct answer needs; stopped."
-    if outcome.stopped == "protocol":
-        return "error", "the process corrupted the grader's result channel; stopped."
-    return "error", f"the process ended unexpectedly: {outcome.exit_description}."
+# --------------------------------------------------------------------------- planning
 
 
 @dataclass
 class _Plan:
-    """What to do for one function: verdicts decided without running, or the instances to run."""
+    """One function: its instances, and either verdicts decided without running or what running needs."""
 
     function: Function
-    insts: list[Instance]
-    early: list[CaseResult] | None = None
-    hits: list = None  # static banned hits reaching this function
-    run_limits: list[float] = None
+    insts: list
+    early: list | None = None
+    hits: list = dataclasses.field(default_factory=list)
 
 
-def _case_result(function: Function, inst: Instance, devices, status: str, message: str, **kw) -> CaseResult:
-    return CaseResult(id=inst.case.id, function=function.name, dtype=inst.dtype, device=",".join(devices),
-                      status=status, score=inst.points if status == "passed" else 0.0, max_score=inst.points,
-                      message=message, description=inst.case.description, hidden=inst.case.hidden, **kw)
-
-
-def _output_text(outcome: JobOutcome) -> str:
-    text = outcome.stdout.decode("utf-8", "replace") + outcome.stderr.decode("utf-8", "replace")
-    dropped = outcome.stdout_dropped + outcome.stderr_dropped
-    if dropped:
-        kept = len(outcome.stdout) + len(outcome.stderr)
-        text = text[-2000:] + f"\n[grade: your code printed {_size(kept + dropped)}; kept the first {_size(kept)}]"
-    return text
-
-
-def _import_failure(outcome: JobOutcome) -> tuple[str, str]:
-    """(status, message) for every case when the module's top level did not complete."""
-    if outcome.import_error:
-        ie = outcome.import_error
-        kind = ie.get("kind")
-        err = ie.get("error") or {}
-        if kind == "SystemExit":
-            return "error", f"your module called sys.exit() while being imported.\n{_format_error(err)}"
-        if kind == "oom":
-            return "error", f"your module ran out of memory while being imported.\n{_format_error(err)}"
-        return "error", f"importing your module failed.\n{_format_error(err)}"
-    if outcome.stopped == "timeout":
-        return "timeout", f"timed out after {outcome.limit_s:.3g} s while importing your module (its top-level code)."
-    status, why = _stopped_message(outcome, 0)
-    return status, f"while importing your module, {why}"
-
-
-def _grade_assignment(assignment: Assignment, module: SourceModule, submission: Submission, catalog: Catalog,
-                      worker: Worker, options: Options, deadline: float,
-                      parallel: int = 1) -> tuple[list[CaseResult], list]:
-    """Grade every function of ``assignment`` in as few children as possible.
-
-    One child runs all the functions (``parallel`` children share them out);
-    when it is stopped (timeout, memory, crash) while running function F,
-    F's remaining cases are not run again, and the functions after F are
-    graded in a fresh child.
-    """
-    devices = options.devices
-    static_hits, calls = scan(module.source, assignment.banned)
-    plans: list[_Plan] = []
+def _plans(assignment: Assignment, module: SourceModule, catalog, options: Options) -> list[_Plan]:
+    key = submission_key(module)
+    plans = []
+    scans: dict[tuple, tuple] = {}
     for f in assignment.functions:
-        insts = catalog.instances(assignment, f, include_hidden=options.include_hidden)
+        insts = catalog.instances(assignment, f, include_hidden=options.include_hidden, submission_key=key)
         plan = _Plan(function=f, insts=insts)
         if module.syntax_error:
-            plan.early = [_case_result(f, i, devices, "error", module.syntax_error) for i in insts]
+            plan.early = [early_result(f, i, options.devices, "error", module.syntax_error) for i in insts]
         elif f.name not in module.names and "*" not in module.names:
             msg = (f"`{f.name}` is not defined in {os.path.basename(module.filename)}. "
                    "Write it with the signature from the assignment.")
-            plan.early = [_case_result(f, i, devices, "not_implemented", msg) for i in insts]
+            plan.early = [early_result(f, i, options.devices, "not_implemented", msg) for i in insts]
         else:
-            limits = assignment.limits_for(f)
-            floor = options.case_seconds if options.case_seconds is not None else limits.case_seconds
-            plan.hits = hits_for(f.name, static_hits, calls)
-            plan.run_limits = [(floor + limits.time_factor * inst.ref_seconds) * options.time_scale
-                               + (5.0 if dev != "cpu" else 0.0) for inst in insts for dev in devices]
+            banned, _ = assignment.banned_for(f)
+            if banned not in scans:
+                scans[banned] = scan(module.source, banned)
+            hits, calls = scans[banned]
+            plan.hits = hits_for(f.name, hits, calls)
         plans.append(plan)
-
-    results: dict[str, list[CaseResult]] = {p.function.name: p.early for p in plans if p.early is not None}
-    outputs: list[tuple[str, str]] = []
-    runnable = [p for p in plans if p.early is None]
-    chunks = [runnable[i::parallel] for i in range(parallel)] if parallel > 1 else [runnable]
-    for res, outs in _map(lambda chunk: _run_plans(assignment, chunk, module, submission, catalog, worker, options,
-                                                   deadline), [c for c in chunks if c], options.jobs):
-        results.update(res)
-        outputs.extend(outs)
-    ordered = [c for f in assignment.functions for c in results.get(f.name, [])]
-    return ordered, outputs
+    return plans
 
 
-def _run_plans(assignment: Assignment, pending: list[_Plan], module: SourceModule, submission: Submission,
-               catalog: Catalog, worker: Worker, options: Options, deadline: float):
-    """Run ``pending`` functions in one child, then in fresh ones after a stop; return (results, outputs)."""
-    devices = options.devices
-    results: dict[str, list[CaseResult]] = {}
-    outputs: list[tuple[str, str]] = []
+def _region_size(plans: list[_Plan]) -> int:
+    biggest = 0
+    for p in plans:
+        for inst in p.insts:
+            lay = protocol.layout_inputs(inst.inputs, capacity=1 << 62)
+            if lay is not None:
+                biggest = max(biggest, lay.size)
+    return 2 * biggest + (1 << 20)
+
+
+def _setup(assignment: Assignment, module: SourceModule, submission: Submission, catalog, options: Options,
+           plans: list[_Plan]) -> dict:
     sub_dir = submission.directory
     deny = [d for d in (catalog.reference_dir, *options.deny_roots)
             if d and not (os.path.realpath(sub_dir) + os.sep).startswith(os.path.realpath(d) + os.sep)]
+    function_bans = {}
+    for p in plans:
+        b, o = assignment.banned_for(p.function)
+        if (b, o) != (tuple(assignment.banned), tuple(assignment.banned_ops)):
+            function_bans[p.function.name] = {"banned": list(b), "banned_ops": list(o)}
+    limits = assignment.limits
+    return {
+        "module_name": module.name, "filename": module.filename,
+        "cells": [{"number": c.number, "source": c.source, "filename": c.filename, "writefile": c.writefile}
+                  for c in module.run_cells()],
+        "notebook": bool(getattr(module, "notebook", False)),
+        "banned": list(assignment.banned), "banned_ops": list(assignment.banned_ops),
+        "function_bans": function_bans,
+        "limits": {"memory_mb": max(assignment.limits_for(p.function).memory_mb for p in plans),
+                   "open_files": limits.open_files, "cpu_seconds": None},
+        # A folder submission may import its own helper modules; a single file may read only itself
+        # (its folder may hold other students' files, e.g. in a batch).
+        "sandbox": {"submission_dir": sub_dir if submission.kind == "folder" else None,
+                    "read_roots": [sub_dir] if submission.kind == "folder" else [module.filename],
+                    "deny_roots": deny, "confine": options.confine},
+        "devices": list(options.devices),
+    }
+
+
+# --------------------------------------------------------------------------- running
+
+
+def _floor(assignment: Assignment, function: Function, options: Options) -> tuple[float, float]:
+    lim = assignment.limits_for(function)
+    return (options.case_seconds if options.case_seconds is not None else lim.case_seconds), lim.time_factor
+
+
+def _cpu_budget(assignment: Assignment, plans: list[_Plan], options: Options) -> float:
+    total = 0.0
+    for p in plans:
+        floor, factor = _floor(assignment, p.function, options)
+        for inst in p.insts:
+            for dev in options.devices:
+                total += instance_limits(inst, floor=floor, factor=factor, time_scale=options.time_scale,
+                                         device=dev, first=True).cpu
+    return 3 * total + 60.0
+
+
+def _import_failure(imp, where) -> tuple[str, str]:
+    """(status, message) for every case when the module's top level did not complete."""
+    if imp.report is not None:
+        rep = imp.report
+        err = rep.error
+        tb = (err.traceback or f"{err.type}: {err.message}").strip() if err else ""
+        if rep.kind == "SystemExit":
+            return "error", f"your module called sys.exit() while being imported.\n{tb}"
+        if rep.kind == "oom":
+            return "error", f"your module ran out of memory while being imported.\n{tb}"
+        return "error", f"importing your module failed.\n{tb}"
+    stop = imp.stop
+    if stop is not None and stop.reason == "timeout":
+        return "timeout", f"timed out while importing your module (its top-level code): {stop.detail}"
+    if stop is not None and stop.reason == "crash":
+        return "error", f"while importing your module, the process ended unexpectedly: {describe_exit(stop.exit_status)}."
+    return "error", f"while importing your module, {stop.detail if stop else 'the process stopped'}"
+
+
+def _cell_notes(imp, module: SourceModule) -> list[str]:
+    notes = []
+    if imp.report is None:
+        return notes
+    for ce in imp.report.cell_errors:
+        err = ce.error
+        if ce.kind == "writefile":
+            notes.append(f"cell {ce.cell}: %%writefile could not write its file ({err.type}: {err.message}).")
+            continue
+        tb = err.traceback.strip().splitlines()
+        last = tb[-1] if tb else f"{err.type}: {err.message}"
+        line = ""
+        for ln in reversed(tb):
+            if ln.lstrip().startswith("File ") and ", line " in ln:
+                line = ", line " + ln.split(", line ", 1)[1].split(",")[0]
+                break
+        notes.append(f"cell {ce.cell}{line} raised {last} — the cells after it still ran, as in Jupyter.")
+    return notes
+
+
+def _locator(module: SourceModule):
+    by_file = {c.filename: c.number for c in module.run_cells() if c.number}
+
+    def locate(file, line):
+        if file in by_file:
+            return f"cell {by_file[file]}, line {line}"
+        if file == module.filename:
+            return module.where(line) if hasattr(module, "where") else f"line {line}"
+        return None
+
+    return locate
+
+
+def _output_text(session) -> str:
+    out, err, dropped, hidden = session.printed
+    text = out.decode("utf-8", "replace") + err.decode("utf-8", "replace")
+    if dropped:
+        kept = len(out) + len(err)
+        text = text[-2000:] + f"\n[grade: your code printed {_size(kept + dropped)}; kept the first {_size(kept)}]"
+    if hidden:
+        text += f"\n[grade: what your code printed during hidden cases ({_size(hidden)}) is not shown]"
+    return text
+
+
+def _tampered(cases: list[CaseResult], detail: str) -> list[CaseResult]:
+    out = []
+    for c in cases:
+        if c.status in (Status.NOT_IMPLEMENTED, Status.BANNED):
+            out.append(c)
+            continue
+        out.append(dataclasses.replace(
+            c, status=Status.BANNED, score=0.0, diagnosis=None,
+            message=(f"{detail}. This looks like tampering with the grader: none of the results of this process are "
+                     "trusted, the case earns no points and your instructor will review it.")))
+    return out
+
+
+def _run_chunk(assignment: Assignment, plans: list[_Plan], module: SourceModule, submission: Submission, catalog,
+               worker: Worker, options: Options, deadline: float):
+    """Run ``plans`` in one child, then in fresh ones after a stop; return (results, outputs, notes)."""
+    devices = options.devices
+    results: dict[str, list[CaseResult]] = {}
+    outputs: list[tuple[str, str]] = []
+    notes: list[str] = []
+    pending = list(plans)
+    ref = getattr(catalog, "references", {}).get(assignment.id)
     while pending:
         if time.monotonic() > deadline:
             for p in pending:
-                results[p.function.name] = [_case_result(p.function, i, devices, "skipped",
+                results[p.function.name] = [early_result(p.function, i, devices, "skipped",
                                                          "not run: the submission used up its total time limit.")
                                             for i in p.insts]
             break
-        runs, run_limits, owners, value = [], [], [], {}
-        for p in pending:
-            k = 0
-            for inst in p.insts:
-                if inst.error is None:
-                    value[f"{p.function.name}/{inst.key}"] = inst.inputs
-                for dev in devices:
-                    runs.append({"key": f"{p.function.name}/{inst.key}", "device": dev, "function": p.function.name})
-                    run_limits.append(p.run_limits[k])
-                    owners.append(p)
-                    k += 1
-        limits = assignment.limits
-        floor = options.case_seconds if options.case_seconds is not None else limits.case_seconds
-        import_limit = max(floor, 2.0) * 2 * options.time_scale
-        memory_mb = max(assignment.limits_for(p.function).memory_mb for p in pending)
-        meta = {
-            "module_name": module.name, "filename": module.filename, "source": module.source, "runs": runs,
-            "banned": list(assignment.banned), "banned_ops": list(assignment.banned_ops),
-            "limits": {"memory_mb": memory_mb, "open_files": limits.open_files,
-                       "cpu_seconds": sum(run_limits) + import_limit + 5},
-            # A folder submission may import its own helper modules; a single file may read only itself
-            # (its folder may hold other students' files, e.g. in a batch).
-            "sandbox": {"submission_dir": sub_dir if submission.kind == "folder" else None,
-                        "read_roots": [sub_dir] if submission.kind == "folder" else [module.filename],
-                        "deny_roots": deny, "confine": options.confine},
-        }
-        outcome = worker.run_job(meta, value, import_limit=import_limit, run_limits=run_limits,
-                                 memory_mb=memory_mb, output_bytes=limits.output_bytes)
-        text = _output_text(outcome)
-        if text.strip():
-            outputs.append((", ".join(p.function.name for p in pending), text))
-        if not outcome.imported and not outcome.yielded_at:
-            status, msg = _import_failure(outcome)
+        setup = _setup(assignment, module, submission, catalog, options, pending)
+        setup["limits"]["cpu_seconds"] = _cpu_budget(assignment, pending, options)
+        session = worker.session(setup, memory_mb=setup["limits"]["memory_mb"],
+                                 output_bytes=assignment.limits.output_bytes, region_size=_region_size(pending))
+        floor0, _ = _floor(assignment, pending[0].function, options)
+        import_cpu = (max(floor0, 2.0) * 2 + FIRST_CALL_GRACE) * options.time_scale
+        imp = session.open(cpu_limit=import_cpu, wall_limit=3 * import_cpu + 5)
+        if not notes:
+            notes.extend(_cell_notes(imp, module))
+        if imp.report is None or not imp.report.ok:
+            session.close()
+            status, msg = _import_failure(imp, module.where if hasattr(module, "where") else None)
             for p in pending:
-                results[p.function.name] = [_case_result(p.function, i, devices, status, msg) for i in p.insts]
+                results[p.function.name] = [early_result(p.function, i, devices, status, msg) for i in p.insts]
+            text = _output_text(session)
+            if text.strip():
+                outputs.append((", ".join(p.function.name for p in pending), text))
             break
-        # Where did the child stop? Everything up to that function is graded; the rest goes to a new child.
-        missing = [i for i in range(len(runs)) if i not in outcome.results]
-        stop_index = missing[0] if missing else None
-        stop_owner = owners[stop_index] if stop_index is not None else None
-        offset = 0
-        still = []
+        done: list[tuple[_Plan, list]] = []
+        stop = None
         for p in pending:
-            n = len(p.insts) * len(devices)
-            if stop_owner is not None and (offset > stop_index or (outcome.yielded_at and offset == stop_index)):
-                still.append(p)
-            else:
-                local = {i - offset: outcome.results[i] for i in range(offset, offset + n) if i in outcome.results}
-                stopped_here = stop_owner is p
-                results[p.function.name] = _verdicts(
-                    assignment, p, local, outcome if stopped_here else None,
-                    (stop_index - offset) if stopped_here else None, module, catalog, options)
-            offset += n
-        pending = still
-    return results, outputs
+            if time.monotonic() > deadline:
+                break
+            floor, factor = _floor(assignment, p.function, options)
+            names = catalog.arg_names(assignment, p.function)
+            ctx = Context(devices=devices, floor=floor, factor=factor, time_scale=options.time_scale,
+                          reference=ref, arg_names=names,
+                          failing=lambda inst, out, f=p.function: bool(cmp.compare(
+                              inst.expected, out, tol=assignment.tolerance_for(f, inst.case, inst.dtype))))
+            evidence, stop = run_function(session, p.function, p.insts, ctx, first=True)
+            done.append((p, evidence))
+            if stop is not None:
+                break
+        session.close()
+        if session.stop is not None and stop is None:
+            stop = session.stop
+        text = _output_text(session)
+        if text.strip():
+            outputs.append((", ".join(p.function.name for p, _ in done), text))
+        for p, evidence in done:
+            vctx = VerdictContext(assignment=assignment, function=p.function, devices=devices,
+                                  names=catalog.arg_names(assignment, p.function), static_hits=p.hits,
+                                  where=module.where if hasattr(module, "where") else None,
+                                  locate=_locator(module),
+                                  memory_mb=assignment.limits_for(p.function).memory_mb)
+            cases = [case_result(vctx, iev) for iev in evidence]
+            if session.stop is not None and session.stop.reason == "protocol":
+                cases = _tampered(cases, session.stop.detail)
+            results[p.function.name] = cases
+        finished = {p.function.name for p, _ in done}
+        pending = [p for p in pending if p.function.name not in finished]
+    return results, outputs, notes
 
 
-def _verdicts(assignment: Assignment, plan: _Plan, results: dict, outcome: JobOutcome | None,
-              stop_at: int | None, module: SourceModule, catalog: Catalog, options: Options) -> list[CaseResult]:
-    """Turn one function's run results into case results (compare, mutation, banned, diagnosis)."""
-    function = plan.function
-    devices = options.devices
-    limits = assignment.limits_for(function)
-    names = catalog.arg_names(assignment, function)
-    out: list[CaseResult] = []
-    run_index = 0
-    stop_note: tuple[str, str] | None = None
-    for inst in plan.insts:
-        dev_runs: list[DeviceRun] = []
-        banned_names: list[str] = [f"{h.name} (line {h.line}: {h.text})" for h in plan.hits]
-        violations: list[str] = []
-        per_dev_got: dict[str, object] = {}
-        first_fail = None  # (message, expected excerpt, got excerpt, diagnosis)
-        seconds = 0.0
-        variants = None
-        for dev in devices:
-            i = run_index
-            run_index += 1
-            if inst.error:
-                dev_runs.append(DeviceRun(dev, "error", inst.error))
-                continue
-            if i not in results:
-                if stop_note is None:
-                    if outcome is not None and stop_at == i and outcome.stopped:
-                        stop_note = _stopped_message(outcome, limits.memory_mb)
-                    else:
-                        desc = outcome.exit_description if outcome is not None else "ended (status unknown)"
-                        stop_note = ("error", f"the process ended unexpectedly: {desc}.")
-                    dev_runs.append(DeviceRun(dev, stop_note[0], stop_note[1]))
-                    continue
-                st = stop_note[0]
-                dev_runs.append(DeviceRun(dev, st, f"not run after an earlier {'timeout' if st == 'timeout' else 'error'} "
-                                                   "in this function."))
-                continue
-            rmeta, rval = results[i]
-            seconds += float(rmeta.get("seconds") or 0.0)
-            for h in rmeta.get("banned", []):
-                where = f" (line {h['line']})" if h.get("line") and h.get("file") == module.filename else ""
-                label = f"{h['name']}{where} at run time"
-                if label not in banned_names:
-                    banned_names.append(label)
-            violations.extend(v for v in rmeta.get("violations", []) if v not in violations)
-            status = rmeta.get("status")
-            if status == "not_run":
-                dev_runs.append(DeviceRun(dev, "error", "not run after an earlier error (out of memory) in this "
-                                                        "function."))
-                continue
-            if status == "missing":
-                dev_runs.append(DeviceRun(dev, "not_implemented",
-                                          f"`{function.name}` is not defined after running your module."))
-                continue
-            if status == "not_implemented":
-                dev_runs.append(DeviceRun(dev, "not_implemented", "not implemented yet (raises NotImplementedError).",
-                                          seconds=rmeta.get("seconds")))
-                continue
-            if status in ("error", "oom"):
-                prefix = "ran out of memory" if status == "oom" else "your code raised an exception"
-                dev_runs.append(DeviceRun(dev, "error", f"{prefix}:\n{_format_error(rmeta.get('error'))}",
-                                          seconds=rmeta.get("seconds")))
-                if status == "oom":
-                    stop_note = ("error", "ran out of memory")
-                continue
-            got = rval.get("out") if isinstance(rval, dict) else None
-            per_dev_got[dev] = got
-            tol = assignment.tolerance_for(function, inst.case, inst.dtype)
-            mism = compare(inst.expected, got, tol=tol, check_device=dev.split(":")[0])
-            mut = (_mutation(inst, rval.get("inputs") if isinstance(rval, dict) else None, names)
-                   if function.check_unmodified else None)
-            if not mism and not mut:
-                dev_runs.append(DeviceRun(dev, "passed", "", seconds=rmeta.get("seconds")))
-                continue
-            msg_lines = [m.message for m in mism]
-            if mut:
-                msg_lines.append(mut)
-            if dev != "cpu" and "cpu" in per_dev_got and not [r for r in dev_runs if r.status != "passed"]:
-                if compare(per_dev_got["cpu"], got, tol=tol, check_dtype=False):
-                    msg_lines.insert(0, f"device parity problem: your code passes on cpu but gives different "
-                                        f"results on {dev}.")
-            diag = None
-            if mism:
-                if variants is None:
-                    if inst.variants is None:
-                        inst.variants = variant_outputs(function, inst.call)
-                    variants = inst.variants
-                diag = diagnose(function, inst.inputs, inst.expected, got, mism, tol, variants)
-            worst = mism[0] if mism else Mismatch("", "values", "")
-            dev_runs.append(DeviceRun(dev, "failed", "\n".join(msg_lines), seconds=rmeta.get("seconds"),
-                                      expected_excerpt=worst.expected_excerpt, got_excerpt=worst.got_excerpt))
-            if first_fail is None:
-                first_fail = ("\n".join(msg_lines), worst.expected_excerpt, worst.got_excerpt, diag)
-        status = _worst([r.status for r in dev_runs])
-        message, diag, exp_ex, got_ex = "", None, "", ""
-        if status == "failed" and first_fail is not None:
-            message, exp_ex, got_ex, diag = first_fail
-        elif status != "passed":
-            message = next(r for r in dev_runs if r.status == status).message
-        if banned_names and status != "not_implemented":
-            note = ("uses a routine you must write by hand: " + "; ".join(banned_names)
-                    + ". This case earns no points; your instructor will review it.")
-            message = note + ("\n" + message if message else "")
-            status = "banned"
-        if violations:
-            message = (message + "\n" if message else "") + "sandbox: " + "; ".join(violations[:5])
-        out.append(_case_result(function, inst, devices, status, message, diagnosis=diag, expected_excerpt=exp_ex,
-                                got_excerpt=got_ex, banned=tuple(banned_names), violations=tuple(violations),
-                                runs=tuple(dev_runs), seconds=round(seconds, 6)))
-    return out
+def _grade_assignment(assignment: Assignment, module: SourceModule, submission: Submission, catalog, worker: Worker,
+                      options: Options, deadline: float, parallel: int = 1):
+    plans = _plans(assignment, module, catalog, options)
+    results: dict[str, list[CaseResult]] = {p.function.name: p.early for p in plans if p.early is not None}
+    outputs: list[tuple[str, str]] = []
+    notes: list[str] = list(module.notes)
+    runnable = [p for p in plans if p.early is None]
+    chunks = [runnable[i::parallel] for i in range(parallel)] if parallel > 1 else [runnable]
+    for res, outs, nts in _map(lambda chunk: _run_chunk(assignment, chunk, module, submission, catalog, worker,
+                                                        options, deadline), [c for c in chunks if c], options.jobs):
+        results.update(res)
+        outputs.extend(outs)
+        notes.extend(n for n in nts if n not in notes)
+    ordered = [c for f in assignment.functions for c in results.get(f.name, [])]
+    return ordered, outputs, notes
 
 
 def _map(fn, items, jobs: int) -> list:
@@ -440,13 +389,13 @@ def _assignment_status(cases: list[CaseResult], module: SourceModule | None) -> 
     return "failed"
 
 
-def grade_submission(submission: Submission, catalog: Catalog, *, assignments: tuple[str, ...] = (),
-                     worker: Worker, options: Options = Options()) -> GradeResult:
+def grade_submission(submission: Submission, catalog, *, assignments: tuple[str, ...] = (), worker: Worker,
+                     options: Options = Options()) -> GradeResult:
     """Grade ``submission`` against ``catalog``.
 
     Args:
-        submission: what :func:`grader.loader.load_submission` returned.
-        catalog: the assignments and references.
+        submission: what :func:`grader.submission.load.load_submission` returned.
+        catalog: the assignments and references (:class:`grader.catalog.Catalog`).
         assignments: ids to grade; empty means every assignment (for a single
             ``.py``/``.ipynb``, every assignment it defines a function of).
         worker: a started :class:`grader.sandbox.worker.Worker`.
@@ -468,26 +417,28 @@ def grade_submission(submission: Submission, catalog: Catalog, *, assignments: t
             selected = list(catalog.assignments)
     else:
         selected = list(catalog.assignments)
+
     def grade_one(a: Assignment) -> AssignmentResult:
         module = submission.module_for(a.id)
         cases: list[CaseResult] = []
         outputs: list = []
+        notes: list = []
         message = ""
         if module is None:
             message = f"no {a.id}.py (or {a.id}.ipynb) in {submission.path}. Name your file after the assignment."
             for f in a.functions:
                 for inst in catalog.instances(a, f, include_hidden=options.include_hidden):
-                    cases.append(_case_result(f, inst, options.devices, "not_implemented", f"{a.id}.py was not found."))
+                    cases.append(early_result(f, inst, options.devices, "not_implemented", f"{a.id}.py was not found."))
         else:
             if module.syntax_error:
                 message = module.syntax_error
-            cases, outputs = _grade_assignment(a, module, submission, catalog, worker, options, deadline,
-                                               parallel=max(1, options.jobs // max(1, len(selected))))
+            cases, outputs, notes = _grade_assignment(a, module, submission, catalog, worker, options, deadline,
+                                                      parallel=max(1, options.jobs // max(1, len(selected))))
         return AssignmentResult(id=a.id, title=a.title, status=_assignment_status(cases, module),
                                 score=sum(c.score for c in cases), max_score=sum(c.max_score for c in cases),
                                 cases=tuple(cases), message=message,
                                 output=tuple((f, t[-4000:]) for f, t in outputs),
-                                source_file=module.filename if module else "")
+                                source_file=module.filename if module else "", notes=tuple(notes))
 
     results = _map(grade_one, selected, options.jobs)
     return GradeResult(
@@ -498,3 +449,4 @@ def grade_submission(submission: Submission, catalog: Catalog, *, assignments: t
         versions={"grade": __version__, "torch": torch.__version__},
         kit=getattr(catalog, "kit_info", None),
     )
+

@@ -35,23 +35,60 @@ def _tols(table: dict | None):
     return {dt: Tolerance(rtol=float(v[0]), atol=float(v[1])) for dt, v in table.items()}
 
 
+def _shipped_properties(call):  # pragma: no cover - a kit instance carries its own properties
+    raise SpecError("the student kit ships this case's properties per instance")
+
+
+def _trajectory(d: dict | None):
+    if not d:
+        return None
+    from grader.judge.objectives import from_data
+    from grader.spec import Trajectory
+
+    return Trajectory(objective=from_data(d["objective"]), steps=int(d["steps"]), param=d["param"], grad=d["grad"],
+                      carry=dict(d.get("carry") or {}), param_out=d.get("param_out"), step=d.get("step"))
+
+
 def _assignment_from_entry(e: dict) -> Assignment:
     functions = []
     for f in e["functions"]:
         cases = tuple(Case(id=c["id"], make=_no_generator, points=float(c["points"]), hidden=False,
                            dtypes=tuple(c["dtypes"]), description=c.get("description", ""),
-                           tolerance=_tols(c.get("tolerance")))
+                           tolerance=_tols(c.get("tolerance")), repeats=int(c.get("repeats", 1)),
+                           properties=_shipped_properties if c.get("random") else (),
+                           trajectory=_trajectory(c.get("trajectory")), gradcheck=bool(c.get("gradcheck", True)))
                       for c in f["cases"])
         mistakes = tuple(Mistake(id=m["id"], hint=m["hint"], variant=_shipped_output, title=m.get("title", ""))
                          for m in f.get("mistakes", ()))
         functions.append(Function(name=f["name"], cases=cases, mistakes=mistakes, tolerance=_tols(f.get("tolerance")),
                                   check_unmodified=bool(f.get("check_unmodified", True)),
-                                  limits=Limits(**f["limits"]) if f.get("limits") else None))
+                                  limits=Limits(**f["limits"]) if f.get("limits") else None,
+                                  banned=tuple(f.get("banned", ())), banned_ops=tuple(f.get("banned_ops", ()))))
     kw = {}
     if e.get("tolerance"):
         kw["tolerance"] = _tols(e["tolerance"])
     return Assignment(id=e["id"], title=e["title"], functions=tuple(functions), banned=tuple(e.get("banned", ())),
                       banned_ops=tuple(e.get("banned_ops", ())), limits=Limits(**e.get("limits", {})), **kw)
+
+
+def _instance(case, dtype: str, key: str, rec: dict):
+    """An :class:`~grader.catalog.instances.Instance` from a kit record (see :func:`grader.kit.payload.instance_record`)."""
+    from grader.catalog.instances import Instance
+    from grader.judge.properties import Outcome
+    from grader.judge.properties import from_data as property_from_data
+    from grader.judge.trajectory import Run
+
+    kind = rec.get("kind", "plain")
+    expected, variants, props = rec["expected"], dict(rec.get("variants") or {}), ()
+    if kind == "trajectory":
+        expected = Run.from_data(expected)
+        variants = {k: Run.from_data(v) for k, v in variants.items()}
+    elif kind == "random":
+        props = tuple(property_from_data(p) for p in rec.get("properties", ()))
+        variants = {k: [Outcome.from_data(o) for o in v] for k, v in variants.items()}
+    return Instance(case=case, dtype=dtype, key=key, inputs=rec["inputs"], expected=expected,
+                    points=case.points / len(case.dtypes), ref_seconds=float(rec.get("ref_seconds") or 0.0),
+                    call=None, variants=variants, seed=int(rec.get("seed") or 0), properties=props)
 
 
 @dataclass(frozen=True)
@@ -132,7 +169,8 @@ class KitCatalog:
             raise SpecError(f"{path}: this is not the data of assignment {aid}.")
         return data
 
-    def instances(self, assignment: Assignment, function, *, include_hidden: bool = True) -> list:
+    def instances(self, assignment: Assignment, function, *, include_hidden: bool = True,
+                  submission_key: str = "") -> list:
         """The visible instances of ``function`` (:class:`grader.catalog.instances.Instance`, ``call=None``).
 
         ``include_hidden`` is accepted for the catalog interface; a kit has no hidden cases.
@@ -140,8 +178,6 @@ class KitCatalog:
         Raises:
             SpecError: the data file is missing, modified, or lacks an instance the manifest names.
         """
-        from grader.catalog.instances import Instance
-
         key = (assignment.id, function.name)
         insts = self._instances.get(key)
         if insts is not None:
@@ -155,10 +191,7 @@ class KitCatalog:
                 if not isinstance(rec, dict):
                     raise SpecError(f"{KIT_DIR}/data/{assignment.id}.grd: no data for {function.name}[{ikey}]; "
                                     "the kit is incomplete. Restore it from the kit you were given.")
-                insts.append(Instance(case=case, dtype=dtype, key=ikey, inputs=rec["inputs"],
-                                      expected=rec["expected"], points=case.points / len(case.dtypes),
-                                      ref_seconds=float(rec.get("ref_seconds") or 0.0), call=None,
-                                      variants=dict(rec.get("variants") or {})))
+                insts.append(_instance(case, dtype, ikey, rec))
         self._instances[key] = insts
         return insts
 

@@ -120,7 +120,7 @@ def _quantize(data):
 
 def _fingerprint(h, v) -> None:
     """Feed a decoded value tree into hasher ``h`` (floats rounded, see the module docs)."""
-    from grader.sandbox.wire import Array, Opaque
+    from grader.sandbox.wire import Array, DType, Opaque
 
     if isinstance(v, Array):
         h.update(f"A{v.dtype}{list(v.shape)}{v.kind}".encode())
@@ -149,6 +149,8 @@ def _fingerprint(h, v) -> None:
         h.update(b")")
     elif isinstance(v, Opaque):
         h.update(f"O{v.type}".encode())
+    elif isinstance(v, DType):
+        h.update(f"T{v.name}".encode())
     else:  # pragma: no cover - decoded trees hold nothing else
         h.update(type(v).__name__.encode())
 
@@ -161,7 +163,7 @@ def _version_of(entry: dict, data: dict) -> str:
         for key in sorted(data[fname]):
             rec = data[fname][key]
             h.update(f"|{fname}/{key}|".encode())
-            for part in ("inputs", "expected", "variants"):
+            for part in ("inputs", "expected", "variants", "properties"):
                 h.update(part.encode())
                 _fingerprint(h, rec.get(part))
     return h.hexdigest()[:VERSION_CHARS]
@@ -178,6 +180,38 @@ def combine_versions(versions: dict[str, str]) -> str:
 # building the payload of one assignment (instructor side: needs the references)
 
 
+def _trajectory_data(traj) -> dict | None:
+    if traj is None:
+        return None
+    return {"objective": traj.objective.to_data(), "steps": traj.steps, "param": traj.param, "grad": traj.grad,
+            "carry": dict(traj.carry), "param_out": traj.param_out, "step": traj.step}
+
+
+def instance_record(function, inst) -> dict:
+    """What the kit ships for one visible instance (decoded values, JSON-able records).
+
+    ``{"kind", "inputs", "expected", "variants", "ref_seconds", "seed"}``, plus
+    ``"properties"`` for a random case. Trajectories and property outcomes
+    travel as their ``to_data()`` forms.
+    """
+    from grader.catalog.instances import variant_results
+    from grader.sandbox.wire import roundtrip
+
+    variants = variant_results(function, inst)
+    rec = {"kind": inst.kind, "inputs": inst.inputs, "ref_seconds": float(inst.ref_seconds), "seed": int(inst.seed)}
+    if inst.kind == "trajectory":
+        rec["expected"] = roundtrip(inst.expected.to_data())
+        rec["variants"] = {k: roundtrip(v.to_data()) for k, v in variants.items()}
+    elif inst.kind == "random":
+        rec["expected"] = inst.expected
+        rec["properties"] = [p.to_data() for p in inst.properties]
+        rec["variants"] = {k: [o.to_data() for o in v] for k, v in variants.items()}
+    else:
+        rec["expected"] = inst.expected
+        rec["variants"] = dict(variants)
+    return rec
+
+
 def assignment_payload(catalog, assignment: Assignment) -> tuple[dict, dict, str]:
     """What the kit ships for ``assignment``, from a project catalog.
 
@@ -189,8 +223,6 @@ def assignment_payload(catalog, assignment: Assignment) -> tuple[dict, dict, str
     Raises:
         SpecError: the reference failed on a visible case (fix the spec first).
     """
-    from grader.judge.diagnose import variant_outputs
-
     functions, data = [], {}
     hidden_cases = 0
     hidden_points = 0.0
@@ -200,10 +232,7 @@ def assignment_payload(catalog, assignment: Assignment) -> tuple[dict, dict, str
         for inst in insts:
             if inst.error:
                 raise SpecError(f"{assignment.id}.{f.name}[{inst.key}]: {inst.error}")
-            if inst.variants is None:
-                inst.variants = variant_outputs(f, inst.call)
-            recs[inst.key] = {"inputs": inst.inputs, "expected": inst.expected, "variants": dict(inst.variants),
-                              "ref_seconds": float(inst.ref_seconds)}
+            recs[inst.key] = instance_record(f, inst)
         data[f.name] = recs
         hidden = [c for c in f.cases if c.hidden]
         hidden_cases += len(hidden)
@@ -214,9 +243,13 @@ def assignment_payload(catalog, assignment: Assignment) -> tuple[dict, dict, str
             "check_unmodified": bool(f.check_unmodified),
             "tolerance": _tol_map(f.tolerance),
             "limits": asdict(f.limits) if f.limits else None,
+            "banned": list(f.banned),
+            "banned_ops": list(f.banned_ops),
             "mistakes": [{"id": m.id, "title": m.title, "hint": m.hint} for m in f.mistakes],
             "cases": [{"id": c.id, "points": float(c.points), "dtypes": list(c.dtypes), "description": c.description,
-                       "tolerance": _tol_map(c.tolerance)} for c in f.cases if not c.hidden],
+                       "tolerance": _tol_map(c.tolerance), "repeats": int(c.repeats), "random": bool(c.random),
+                       "trajectory": _trajectory_data(c.trajectory), "gradcheck": bool(c.gradcheck)}
+                      for c in f.cases if not c.hidden],
         })
     entry = {
         "id": assignment.id,

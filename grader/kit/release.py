@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from grader import __version__
+from grader.errors import ReleaseError
 from grader.spec import SpecError
 
 __all__ = ["Release", "ReleaseError", "build_kit", "leaks", "INSTALL_COMMAND", "CHECK_COMMAND", "project_root"]
@@ -44,10 +45,6 @@ CHECK_COMMAND = ("grade check assignments --junit reports/junit.xml --summary re
 
 _SKIP_MODULES = {"kit/release.py", "cli/release.py", "catalog/lint.py", "cli/lint.py"}  # instructor-only: need the references
 _SKIP_TEMPLATES = {"kit_readme.md.j2"}
-
-
-class ReleaseError(SpecError):
-    """The kit cannot be built (missing stub or workflow, unsafe output folder, a leak)."""
 
 
 @dataclass(frozen=True)

@@ -5,9 +5,9 @@ It is forked from the grader right after ``import torch`` (or spawned as
 in memory), pins torch to one intra-op thread so that forked children never
 deadlock in OpenMP, and then serves requests on a ``SOCK_SEQPACKET`` socket:
 
-* ``{"cmd": "fork"}`` with four file descriptors (request read end, result
-  write end, stdout, stderr): fork a child in its own process group, answer
-  ``{"pid": PID}``;
+* ``{"cmd": "fork"}`` with four or five file descriptors (request read end,
+  result write end, stdout, stderr, and the shared input region): fork a
+  child in its own process group, answer ``{"pid": PID}``;
 * when a child ends: ``{"exit": PID, "status": wait status}``, after killing
   whatever the child left behind (its process group, and any orphan that was
   re-parented to the worker, which is a child subreaper).
@@ -104,6 +104,16 @@ def _warm_up() -> None:
     x = torch.ones(2, 3, dtype=torch.float64)
     with Guard(banned=("torch.softmax",), banned_ops=("aten::_softmax",)):
         (x.exp() / x.exp().sum(-1, keepdim=True)).max(-1)
+    # First calls that import hundreds of modules (torch.broadcast_shapes pulls in sympy and
+    # torch.fx: ~500 modules, seconds on a loaded machine): paid once here, not by a student's case.
+    torch.broadcast_shapes((2, 1), (1, 3))
+    torch.einsum("ij,kj->ik", x, x)
+    torch.meshgrid(torch.arange(2), torch.arange(3), indexing="ij")
+    torch.from_numpy(x.numpy()).unfold(1, 2, 1)
+    torch.where(x > 0)
+    torch.bernoulli(torch.full((2,), 0.5))
+    import numpy  # noqa: F401
+    import torch.nn.functional  # noqa: F401
     try:
         raise ValueError("warm-up")
     except ValueError as e:
@@ -155,7 +165,7 @@ def serve(sock: socket.socket) -> None:
             if req.get("cmd") == "ping":
                 _send(sock, {"pong": os.getpid()})
                 continue
-            if req.get("cmd") != "fork" or len(fds) != 4:
+            if req.get("cmd") != "fork" or len(fds) not in (4, 5):
                 for fd in fds:
                     os.close(fd)
                 _send(sock, {"error": "bad request"})
@@ -170,7 +180,8 @@ def serve(sock: socket.socket) -> None:
                     sock.close()
                     os.setpgid(0, 0)
                     signal.signal(signal.SIGINT, signal.SIG_DFL)
-                    req_r, res_w, out_w, err_w = fds
+                    req_r, res_w, out_w, err_w = fds[:4]
+                    region_fd = fds[4] if len(fds) == 5 else -1
                     null = os.open(os.devnull, os.O_RDONLY)
                     os.dup2(null, 0)
                     os.dup2(out_w, 1)
@@ -179,7 +190,7 @@ def serve(sock: socket.socket) -> None:
                         os.close(fd)
                     from grader.sandbox.inside.child import main
 
-                    main(req_r, res_w)
+                    main(req_r, res_w, region_fd)
                 finally:
                     os._exit(4)
             for fd in fds:

@@ -27,8 +27,7 @@ _CELL_HEADER = re.compile(r"# --- notebook cell (\d+) ---$")
 _DEF = re.compile(r"^[ \t]*(?:async[ \t]+)?(?:def|class)[ \t]+([A-Za-z_]\w*)", re.M)
 
 
-class SubmissionError(ValueError):
-    """A submission cannot be read (missing, not UTF-8, binary, invalid notebook)."""
+from grader.errors import SubmissionError  # noqa: E402 - re-exported
 
 
 @dataclass(frozen=True)

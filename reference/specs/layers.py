@@ -707,7 +707,7 @@ ASSIGNMENT = Assignment(
                 Mistake(
                     "conv_db_mean",
                     "Your db averages grad_out. The bias is added at every position of every example, so every "
-                    "one of them sends its gradient to it: db = grad_out.sum(dim=(0, 2, 3)).",
+                    "one of them sends its gradient to it: sum grad_out over the batch and both spatial axes (dims 0, 2 and 3).",
                     _conv_db_mean,
                     "db averaged instead of summed",
                 ),

@@ -1,36 +1,36 @@
-"""The student's process: import the submission, run one function on its cases.
+"""The student's process: import the submission, then run one case per request.
 
-Runs in a child forked from the worker (:mod:`grader.sandbox.worker`).  Protocol:
-read one request frame from ``req_fd`` (module source, function name, the
-runs to do, limits), write one frame per event to ``res_fd``:
+Runs in a child forked by the zygote (:mod:`grader.sandbox.zygote`), next to
+hostile code. Protocol (:mod:`grader.sandbox.protocol`): read a
+:class:`~grader.sandbox.protocol.Setup` frame; clean the process (a
+scrubbed environment, no capabilities); confine it; run the submission's
+cells in order (a notebook cell that raises is reported and the next cell
+runs, as in Jupyter); report; then answer each run request with exactly one
+result frame that echoes the request's index and nonce, until ``exit``.
 
-* ``{"event": "imported"}`` after the module's top-level code ran;
-* ``{"event": "import_error", ...}`` (then exit) when it raised or is missing;
-* ``{"event": "result", "i": run index, "status": ..., ...}`` per run, with
-  value ``{"out": output, "inputs": inputs after the call}``;
-* ``{"event": "done"}``.
-
-The child trusts nothing it runs; the grader trusts nothing the child sends
-beyond numbers it decodes itself (:mod:`grader.sandbox.wire`).
+Inputs are views of the shared input region the grader wrote; outputs go
+back as :mod:`grader.sandbox.wire` data. The grader believes none of it
+without its own checks.
 """
 
 from __future__ import annotations
 
 import linecache
+import mmap
 import os
 import sys
 import time
 import traceback
 import types
 
-from grader.sandbox.inside import confine
-
 from grader.sandbox import wire
+from grader.sandbox.inside import confine
 from grader.sandbox.inside.guard import Guard
 
 __all__ = ["main"]
 
 _MAX_TB = 4000
+_KEEP_ENV = ("PATH", "LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE", "TZ", "CUDA_VISIBLE_DEVICES", "NVIDIA_VISIBLE_DEVICES")
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -44,11 +44,11 @@ def _send(fd: int, meta: dict, value=None) -> None:
     try:
         sys.stdout.flush()
         sys.stderr.flush()
-    except Exception:
+    except Exception:  # noqa: BLE001
         pass
     try:
         frame = wire.encode(value, meta)
-    except Exception as e:  # an output we cannot encode
+    except Exception as e:  # noqa: BLE001 - an output we cannot encode
         meta = dict(meta, status="error", error={"type": "EncodeError",
                                                   "message": f"the grader could not read the returned value: {e}",
                                                   "traceback": ""})
@@ -56,28 +56,32 @@ def _send(fd: int, meta: dict, value=None) -> None:
     _write_all(fd, frame)
 
 
-def _student_tb(exc: BaseException, filename: str) -> str:
+def _student_tb(exc: BaseException, filenames: frozenset) -> str:
     """Traceback restricted to the student's own frames."""
     try:
         frames = [f for f in traceback.StackSummary.extract(traceback.walk_tb(exc.__traceback__), lookup_lines=False)
-                  if f.filename == filename]
+                  if f.filename in filenames]
         lines = traceback.StackSummary.from_list(frames).format()
         try:
             msg = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-        except Exception:
+        except Exception:  # noqa: BLE001
             msg = type(exc).__name__
         text = ("Traceback (your code, most recent call last):\n" + "".join(lines) if lines else "") + msg
         return text[-_MAX_TB:]
-    except Exception:
+    except Exception:  # noqa: BLE001
         return type(exc).__name__
 
 
-def _exc_info(exc: BaseException, filename: str) -> dict:
+def _exc_info(exc: BaseException, filenames: frozenset) -> dict:
     try:
         message = str(exc)[:2000]
-    except Exception:
+    except Exception:  # noqa: BLE001
         message = "<unprintable>"
-    return {"type": type(exc).__name__, "message": message, "traceback": _student_tb(exc, filename)}
+    if isinstance(exc, SystemExit):
+        message = f"your code called sys.exit({exc.code!r})"
+    elif isinstance(exc, KeyboardInterrupt):
+        message = "your code raised KeyboardInterrupt"
+    return {"type": type(exc).__name__, "message": message, "traceback": _student_tb(exc, filenames)}
 
 
 def _is_oom(exc: BaseException) -> bool:
@@ -85,10 +89,9 @@ def _is_oom(exc: BaseException) -> bool:
         return True
     try:
         text = str(exc)
-    except Exception:
+    except Exception:  # noqa: BLE001
         return False
-    return isinstance(exc, RuntimeError) and ("can't allocate memory" in text or "out of memory" in text
-                                              or "CUDA out of memory" in text)
+    return isinstance(exc, RuntimeError) and ("can't allocate memory" in text or "out of memory" in text)
 
 
 def _to_device(value, device: str):
@@ -105,22 +108,6 @@ def _to_device(value, device: str):
     return value
 
 
-def main(req_fd: int, res_fd: int) -> None:
-    """Entry point of the student's process; never returns (``os._exit``)."""
-    code = 0
-    try:
-        _main(req_fd, res_fd)
-    except BaseException:  # noqa: BLE001 - the child must end through os._exit
-        code = 3
-    finally:
-        try:
-            sys.stdout.flush()
-            sys.stderr.flush()
-        except Exception:
-            pass
-        os._exit(code)
-
-
 def _read_exact_fd(fd: int):
     def read_exact(n: int) -> bytes:
         chunks = []
@@ -135,15 +122,145 @@ def _read_exact_fd(fd: int):
     return read_exact
 
 
-def _main(req_fd: int, res_fd: int) -> None:
+# --------------------------------------------------------------------------- hygiene
+
+
+def scrub_environment(tmp: str) -> None:
+    """Leave only harmless variables (no ``GRADE_*``, no secrets) and erase the initial environment block.
+
+    ``/proc/self/environ`` shows the environment the process *started* with
+    (inherited by fork from the grader), not ``os.environ``: its memory is
+    overwritten too, before confinement forbids raw memory access.
+    """
+    keep = {k: os.environ[k] for k in _KEEP_ENV if k in os.environ}
+    for k in list(os.environ):
+        try:
+            del os.environ[k]
+        except Exception:  # noqa: BLE001
+            pass
+    os.environ.update(keep)
+    os.environ.update({"HOME": tmp, "TMPDIR": tmp, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+                       "MPLBACKEND": "Agg", "PYTHONHASHSEED": "0"})
+    try:
+        with open("/proc/self/stat", "rb") as f:
+            stat = f.read()
+        fields = stat[stat.rindex(b")") + 2:].split()
+        start, end = int(fields[47]), int(fields[48])  # env_start, env_end (proc(5), fields 50 and 51)
+        if 0 < start < end and end - start < (1 << 24):
+            import ctypes
+
+            ctypes.memset(start, 0, end - start)
+    except Exception:  # noqa: BLE001 - best effort; Landlock still hides other processes' environments
+        pass
+
+
+def drop_capabilities() -> None:
+    """Drop every Linux capability (bounding, effective, permitted, inheritable sets).
+
+    A grader run as root (CI, containers) would otherwise give the student's
+    code root's powers: ``chattr +i`` on files in its temp folder, raw
+    sockets, ignoring file permissions.
+    """
+    if os.geteuid() != 0 and not _has_caps():
+        return
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        pr_capbset_drop = 24
+        for cap in range(64):
+            libc.prctl(pr_capbset_drop, cap, 0, 0, 0)
+
+        class Header(ctypes.Structure):
+            _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+        class Data(ctypes.Structure):
+            _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32),
+                        ("inheritable", ctypes.c_uint32)]
+
+        hdr = Header(0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3
+        data = (Data * 2)()
+        libc.capset(ctypes.byref(hdr), ctypes.byref(data))
+    except Exception:  # noqa: BLE001
+        pass
+
+
+def _has_caps() -> bool:
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("CapEff:"):
+                    return int(line.split()[1], 16) != 0
+    except OSError:
+        pass
+    return False
+
+
+# --------------------------------------------------------------------------- main
+
+
+def main(req_fd: int, res_fd: int, region_fd: int = -1) -> None:
+    """Entry point of the student's process; never returns (``os._exit``)."""
+    code = 0
+    try:
+        _main(req_fd, res_fd, region_fd)
+    except BaseException:  # noqa: BLE001 - the child must end through os._exit
+        code = 3
+    finally:
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        except Exception:  # noqa: BLE001
+            pass
+        os._exit(code)
+
+
+def _run_cells(setup: dict, module: types.ModuleType, filenames: frozenset) -> tuple[list, dict | None, str]:
+    """Execute the submission's cells; return (cell errors, fatal error, fatal kind).
+
+    A ``.py`` file is one cell: if it raises, the import failed (Python's
+    semantics). A notebook's cells run one by one; one that raises is
+    recorded and the next still runs (Jupyter's semantics).
+    """
+    cell_errors: list = []
+    notebook = bool(setup.get("notebook"))
+    for cell in setup["cells"]:
+        number = int(cell.get("number", 0))
+        if cell.get("writefile"):
+            try:
+                name = os.path.basename(str(cell["writefile"])) or "untitled"
+                with open(name, "w", encoding="utf-8") as f:
+                    f.write(cell["source"])
+            except BaseException as e:  # noqa: BLE001
+                cell_errors.append({"cell": number, "error": _exc_info(e, filenames), "kind": "writefile"})
+            continue
+        fname = cell.get("filename") or setup["filename"]
+        src = cell["source"]
+        linecache.cache[fname] = (len(src), None, src.splitlines(True), fname)
+        try:
+            code = compile(src, fname, "exec", dont_inherit=True)
+            exec(code, module.__dict__)
+        except BaseException as e:  # noqa: BLE001 - SystemExit and KeyboardInterrupt included
+            kind = "oom" if _is_oom(e) else type(e).__name__
+            if not notebook:
+                return cell_errors, _exc_info(e, filenames), kind
+            cell_errors.append({"cell": number, "error": _exc_info(e, filenames), "kind": kind})
+    return cell_errors, None, ""
+
+
+def _main(req_fd: int, res_fd: int, region_fd: int) -> None:
     import torch
 
-    meta, value = wire.read_frame(_read_exact_fd(req_fd))
-    os.close(req_fd)
-    sb = meta["sandbox"]
-    limits = meta["limits"]
-    devices = {r["device"] for r in meta["runs"]}
+    read_exact = _read_exact_fd(req_fd)
+    setup, _ = wire.read_frame(read_exact)
+    sb = setup["sandbox"]
+    limits = setup["limits"]
+    devices = set(setup.get("devices") or ("cpu",))
     uses_cuda = any(d.startswith("cuda") for d in devices)
+    region = None
+    if region_fd >= 0 and setup.get("region_size"):
+        region = mmap.mmap(region_fd, int(setup["region_size"]))
+        os.close(region_fd)
 
     # Deterministic, single-threaded, full-precision numerics.
     torch.set_num_threads(1)
@@ -152,13 +269,13 @@ def _main(req_fd: int, res_fd: int) -> None:
         torch.backends.cuda.matmul.allow_tf32 = False
         torch.backends.cudnn.allow_tf32 = False
         torch.set_float32_matmul_precision("highest")
-    except Exception:
+    except Exception:  # noqa: BLE001
         pass
 
-    inputs = {k: wire.to_torch(v) for k, v in (value or {}).items()}
     tmp = sb["tmpdir"]
     os.chdir(tmp)
-    os.environ.update({"HOME": tmp, "TMPDIR": tmp})
+    scrub_environment(tmp)
+    drop_capabilities()
     sub_dir = sb.get("submission_dir")
     if sub_dir:
         sys.path.insert(0, sub_dir)
@@ -168,67 +285,85 @@ def _main(req_fd: int, res_fd: int) -> None:
     if uses_cuda:
         torch.cuda.init()
 
-    # Grader modules the child may need later, imported before confinement.
+    # Grader modules the child needs later, imported before confinement.
     import torch.utils._python_dispatch  # noqa: F401
 
-    guard_proto = dict(banned=tuple(meta.get("banned", ())), banned_ops=tuple(meta.get("banned_ops", ())),
-                       library_dirs=tuple(sb.get("library_dirs", ())))
-    Guard(**guard_proto)  # resolve once now, while imports are allowed
+    from grader.sandbox import protocol
+
+    ipython = None
+    if setup.get("notebook"):
+        try:
+            from grader.sandbox.inside import ipython  # noqa: F811
+        except ImportError:  # pragma: no cover - older kits
+            ipython = None
+
+    libs = tuple(sb.get("library_dirs", ()))
+    guard_proto = dict(banned=tuple(setup.get("banned", ())), banned_ops=tuple(setup.get("banned_ops", ())),
+                       library_dirs=libs)
+    guard_protos = {name: dict(banned=tuple(b.get("banned", ())), banned_ops=tuple(b.get("banned_ops", ())),
+                               library_dirs=libs)
+                    for name, b in (setup.get("function_bans") or {}).items()}
+    for proto in (guard_proto, *guard_protos.values()):
+        Guard(**proto)  # resolve once now, while imports are allowed
 
     confine.set_limits(memory_mb=None if uses_cuda else limits.get("memory_mb"),
-                       open_files=limits.get("open_files", 256),
-                       cpu_seconds=limits.get("cpu_seconds"))
+                       open_files=limits.get("open_files", 256), cpu_seconds=limits.get("cpu_seconds"))
     if sb.get("confine", True):
         confine.install(tmpdir=tmp, read_roots=tuple(sb.get("read_roots", ())),
                         deny_roots=tuple(sb.get("deny_roots", ())), allow_cuda=uses_cuda,
                         use_landlock=sb.get("landlock", True))
 
-    filename = meta["filename"]
-    source = meta["source"]
-    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-    module = types.ModuleType(meta["module_name"])
-    module.__file__ = filename
+    filenames = frozenset([setup["filename"]] + [c.get("filename") for c in setup["cells"] if c.get("filename")])
+    module = types.ModuleType(setup["module_name"])
+    module.__file__ = setup["filename"]
     module.__builtins__ = __builtins__
-    sys.modules[meta["module_name"]] = module
+    sys.modules[setup["module_name"]] = module
+    if ipython is not None:
+        try:
+            ipython.install(module.__dict__)
+        except Exception:  # noqa: BLE001
+            pass
+    if sb.get("confine", True):
+        confine.seal(student_files=tuple(sorted(filenames)))
     t0 = time.perf_counter()
-    try:
-        compiled = compile(source, filename, "exec", dont_inherit=True)
-        exec(compiled, module.__dict__)
-    except BaseException as e:  # noqa: BLE001 - SystemExit, KeyboardInterrupt included
-        kind = "oom" if _is_oom(e) else type(e).__name__
-        _send(res_fd, {"event": "import_error", "kind": kind, "error": _exc_info(e, filename),
-                       "violations": list(confine.violations)})
+    cell_errors, fatal, kind = _run_cells(setup, module, filenames)
+    elapsed = time.perf_counter() - t0
+    if fatal is not None:
+        _send(res_fd, {"event": "import_error", "kind": kind, "error": fatal, "cell_errors": cell_errors,
+                       "violations": list(confine.violations)[:100]})
         return
-    _send(res_fd, {"event": "imported", "seconds": time.perf_counter() - t0})
+    _send(res_fd, {"event": "imported", "seconds": elapsed, "cell_errors": cell_errors,
+                   "violations": list(confine.violations)[:100]})
 
     dead: set[str] = set()  # functions that ran out of memory: not run again
-    import threading
-
-    threads0 = threading.active_count()
-    for i, run in enumerate(meta["runs"]):
-        if i and run["function"] != meta["runs"][i - 1]["function"] and threading.active_count() > threads0:
-            # The previous function left a thread running: hand the rest to a fresh process.
-            _send(res_fd, {"event": "yield", "next": i})
-            return
-        if run["function"] in dead:
-            _send(res_fd, {"event": "result", "i": i, "status": "not_run"})
-            continue
-        fn = module.__dict__.get(run["function"])
-        if not callable(fn):
-            _send(res_fd, {"event": "result", "i": i, "status": "missing"})
-            continue
-        args_kwargs = inputs[run["key"]]
-        device = run["device"]
+    while True:
         try:
-            a = _to_device(args_kwargs, device)
-            args, kwargs = tuple(a.get("args", ())), dict(a.get("kwargs", {}))
-        except Exception as e:  # pragma: no cover - device trouble
-            _send(res_fd, {"event": "result", "i": i, "status": "error", "error": _exc_info(e, filename)})
+            meta, value = wire.read_frame(read_exact)
+        except EOFError:
+            return
+        if not isinstance(meta, dict) or meta.get("kind") != "run":
+            return
+        index, nonce, name = meta["index"], meta["nonce"], meta["function"]
+        base = {"event": "result", "index": index, "nonce": nonce}
+        if name in dead:
+            _send(res_fd, dict(base, status="not_run"))
             continue
-        guard = Guard(**guard_proto)
+        fn = module.__dict__.get(name)
+        if not callable(fn):
+            _send(res_fd, dict(base, status="missing"))
+            continue
+        try:
+            inputs = protocol.inputs_from_region(meta["inputs"], region) if region is not None else \
+                wire.to_torch(value)
+            a = _to_device(inputs, meta["device"])
+            args, kwargs = tuple(a.get("args", ())), dict(a.get("kwargs", {}))
+        except Exception as e:  # noqa: BLE001 - device trouble
+            _send(res_fd, dict(base, status="error", error=_exc_info(e, filenames)))
+            continue
+        guard = Guard(**guard_protos.get(name, guard_proto))
         n_viol = len(confine.violations)
         status, error, out = "ok", None, None
-        torch.manual_seed(0)
+        torch.manual_seed(int(meta.get("seed") or 0))
         t = time.perf_counter()
         try:
             with guard:
@@ -236,21 +371,17 @@ def _main(req_fd: int, res_fd: int) -> None:
             if uses_cuda:
                 torch.cuda.synchronize()
         except NotImplementedError as e:
-            status, error = "not_implemented", _exc_info(e, filename)
+            status, error = "not_implemented", _exc_info(e, filenames)
         except BaseException as e:  # noqa: BLE001
             status = "oom" if _is_oom(e) else "error"
-            error = _exc_info(e, filename)
-            if isinstance(e, SystemExit):
-                error["message"] = f"your code called sys.exit({e.code!r})"
-            elif isinstance(e, KeyboardInterrupt):
-                error["message"] = "your code raised KeyboardInterrupt"
+            error = _exc_info(e, filenames)
         elapsed = time.perf_counter() - t
-        result_meta = {"event": "result", "i": i, "status": status, "seconds": elapsed,
-                       "banned": [h.as_dict() for h in guard.hits],
-                       "violations": list(confine.violations[n_viol:])}
+        result = dict(base, status=status, seconds=elapsed, banned=[h.as_dict() for h in guard.hits][:100],
+                      violations=list(confine.violations[n_viol:])[:100])
         if error is not None:
-            result_meta["error"] = error
-        _send(res_fd, result_meta, {"out": out, "inputs": {"args": args, "kwargs": kwargs}})
+            result["error"] = error
+        del args, kwargs, a, inputs
+        _send(res_fd, result, {"out": out})
+        out = None
         if status == "oom":
-            dead.add(run["function"])
-    _send(res_fd, {"event": "done"})
+            dead.add(name)
