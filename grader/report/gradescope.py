@@ -38,8 +38,7 @@ def _case_output(c: CaseResult) -> str:
         lines.append(c.description)
     if c.status == "passed":
         lines.append(f"passed on {c.device}")
-        if c.message:  # a note on a pass (e.g. it needed the scale-aware tolerance)
-            lines.append(f"note: {c.message}")
+        lines.extend(f"note: {n}" for n in (c.notes or ((c.message,) if c.message else ())))
     else:
         lines.append(f"status: {c.status.replace('_', ' ')}")
         if c.message:

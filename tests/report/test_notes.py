@@ -21,15 +21,17 @@ SCALE = ("within tolerance; your values differ by up to 2e-09 where the expected
 
 def _result() -> GradeResult:
     ok = CaseResult(id="large_1e4", function="cross_entropy_grad", dtype="float64", device="cpu", status="passed",
-                    score=1.0, max_score=1.0, message=SCALE)
+                    score=1.0, max_score=1.0, notes=(SCALE,))
+    again = CaseResult(id="hidden_huge", function="cross_entropy_grad", dtype="float64", device="cpu",
+                       status="passed", score=1.0, max_score=1.0, notes=(SCALE.replace("2e-09", "3e-09"),))
     plain = CaseResult(id="small", function="cross_entropy_grad", dtype="float32", device="cpu", status="passed",
                        score=1.0, max_score=1.0)
-    a = AssignmentResult(id="cross_entropy", title="CE", status="passed", score=2.0, max_score=2.0,
-                         cases=(plain, ok), notes=(CELL, RAISED), source_file="hw.ipynb")
-    return GradeResult(submission="hw.ipynb", score=2.0, max_score=2.0, assignments=(a,))
+    a = AssignmentResult(id="cross_entropy", title="CE", status="passed", score=3.0, max_score=3.0,
+                         cases=(plain, ok, again), notes=(CELL, RAISED), source_file="hw.ipynb")
+    return GradeResult(submission="hw.ipynb", score=3.0, max_score=3.0, assignments=(a,))
 
 
-def test_report_notes_lists_assignment_notes_then_one_scale_note_per_function():
+def test_report_notes_lists_assignment_notes_then_each_kind_of_case_note_once_per_function():
     a = _result().assignments[0]
     assert a.report_notes == [CELL, RAISED, f"cross_entropy_grad large_1e4 [float64]: {SCALE}"]
 
