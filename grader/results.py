@@ -106,8 +106,8 @@ class AssignmentResult:
     ``notes``: what the student should know although it cost no points by
     itself, each naming where (``cell 4, line 3``): notebook cells the grader
     skipped or could not run as Jupyter does (a ``%%bash`` cell, a syntax
-    error, a cell that raised), shown by every report with the cases' own
-    notes (:attr:`report_notes`).
+    error, a cell that raised), shown by every report with the passed cases'
+    notes (:func:`grader.report.format.assignment_notes`).
     """
 
     id: str
@@ -120,24 +120,6 @@ class AssignmentResult:
     output: tuple[tuple[str, str], ...] = ()
     source_file: str = ""
     notes: tuple[str, ...] = ()
-
-    @property
-    def report_notes(self) -> list[str]:
-        """What every report shows as notes: :attr:`notes`, then the notes of the cases
-        (:attr:`CaseResult.notes`: a pass that needed the scale-aware tolerance, a gradient check...),
-        each kind once per function (the kind: the note's text up to its first ``;`` or ``:``),
-        prefixed with the first case that has it (``"softmax_backward small [float64]: within
-        tolerance; ..."``)."""
-        out = list(self.notes)
-        seen: set[tuple[str, str]] = set()
-        for c in self.cases:
-            case_notes = list(c.notes) or ([c.message] if c.status == "passed" and c.message else [])
-            for n in case_notes:
-                kind = n.split(";")[0].split(":")[0][:60]
-                if (c.function, kind) not in seen:
-                    seen.add((c.function, kind))
-                    out.append(f"{c.function} {c.id} [{c.dtype}]: {n}")
-        return out
 
     @property
     def functions(self) -> list[str]:

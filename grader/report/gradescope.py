@@ -38,7 +38,7 @@ def _case_output(c: CaseResult) -> str:
         lines.append(c.description)
     if c.status == "passed":
         lines.append(f"passed on {c.device}")
-        lines.extend(f"note: {n}" for n in (c.notes or ((c.message,) if c.message else ())))
+        lines.extend(f"note: {n}" for n in c.notes)
     else:
         lines.append(f"status: {c.status.replace('_', ' ')}")
         if c.message:

@@ -21,8 +21,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
 
 from grader.results import AssignmentResult, CaseResult, GradeResult, function_status
+from grader.report.format import assignment_notes, loss_curve_svg
 from grader.report.jsonio import atomic_write_text
 
 __all__ = ["render_html", "write_html"]
@@ -60,6 +62,7 @@ def _env() -> Environment:
         _ENV.filters["label"] = lambda s: STATUS_LABEL.get(s, str(s).replace("_", " "))
         _ENV.filters["gist"] = _gist
         _ENV.filters["firstline"] = lambda s: (str(s).strip().splitlines() or [""])[0]
+        _ENV.filters["curve"] = lambda series: Markup(loss_curve_svg(series)) if series else ""
     return _ENV
 
 
@@ -101,6 +104,10 @@ class _AssignmentView:
     functions: list[_FunctionView]
 
     @property
+    def notes(self) -> list[str]:
+        return assignment_notes(self.a)
+
+    @property
     def pct(self) -> float:
         return _pct(self.a.score, self.a.max_score)
 
@@ -111,10 +118,6 @@ class _AssignmentView:
     @property
     def passed_cases(self) -> int:
         return sum(f.passed for f in self.functions)
-
-    @property
-    def notes(self) -> list[str]:
-        return self.a.report_notes
 
     @property
     def total_cases(self) -> int:
@@ -143,6 +146,9 @@ def _function_view(a: AssignmentResult, name: str, cases: list[CaseResult]) -> _
             if c.diagnosis and c.diagnosis.id not in seen:
                 seen.add(c.diagnosis.id)
                 full.append(c)
+        plotted = next((c for c in bad if c.series), None)  # students would rather look than read
+        if plotted is not None and plotted not in full:
+            full.append(plotted)
         f.full = full
         f.folded = [c for c in bad if c not in full]
     return f

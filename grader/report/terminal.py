@@ -14,6 +14,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from grader.report.format import assignment_notes
 from grader.results import AssignmentResult, CaseResult, GradeResult, function_status
 
 __all__ = ["print_result", "STATUS_STYLE"]
@@ -75,7 +76,6 @@ def print_result(result: GradeResult, *, console: Console | None = None, verbose
 
     for a in result.assignments:
         _print_details(con, a, verbose=verbose)
-        _print_notes(con, a)
 
 
 def _by_function(a: AssignmentResult) -> "OrderedDict[str, list[CaseResult]]":
@@ -87,20 +87,13 @@ def _by_function(a: AssignmentResult) -> "OrderedDict[str, list[CaseResult]]":
 
 
 
-def _print_notes(con: Console, a: AssignmentResult) -> None:
-    notes = a.report_notes
-    if not notes:
-        return
-    con.print()
-    con.print(f"[bold yellow]notes[/] — {escape(a.id)}")
-    for n in notes:
-        lines = n.splitlines() or [""]
-        con.print("  [yellow]•[/] " + escape(lines[0]))
-        for line in lines[1:]:
-            con.print("    " + escape(line))
-
-
 def _print_details(con: Console, a: AssignmentResult, *, verbose: bool) -> None:
+    notes = assignment_notes(a)
+    if notes:
+        con.print()
+        con.rule(f"{a.id}", style=STATUS_STYLE.get(a.status, ""))
+        for n in notes:
+            con.print("[cyan]note:[/] " + escape(n))
     if a.status == "passed":
         return
     if a.message and a.status in ("error", "missing"):
@@ -113,10 +106,10 @@ def _print_details(con: Console, a: AssignmentResult, *, verbose: bool) -> None:
         bad = [c for c in cases if c.status != "passed"]
         if not bad:
             continue
-        if not shown_rule:
+        if not shown_rule and not notes:
             con.print()
             con.rule(f"{a.id}", style="red")
-            shown_rule = True
+        shown_rule = True
         if all(c.status == "not_implemented" for c in cases):
             msg = cases[0].message
             detail = "" if msg.startswith("not implemented yet") else f" — {escape(msg)}"
@@ -142,9 +135,15 @@ def _print_details(con: Console, a: AssignmentResult, *, verbose: bool) -> None:
                 if c.diagnosis:
                     con.print(f"    [bold cyan]Likely mistake:[/] {escape(c.diagnosis.title)}. "
                               f"{escape(c.diagnosis.hint)}")
+                for n in c.notes:
+                    con.print(f"    [cyan]{escape(n)}[/]")
             else:
                 first = c.message.splitlines()[0] if c.message else ""
                 con.print(f"  {escape(label)}: ", _status(c.status), Text(" " + first[:160], style="dim"))
+        shown = {n for c in full for n in c.notes}
+        extra = list(dict.fromkeys(n for c in bad for n in c.notes if n not in shown))
+        for n in extra[:1]:
+            con.print(f"  [cyan]{escape(n)}[/]")
     for fname, text in a.output:
         if "[grade: your code printed" in text:
             con.print(f"  [yellow]{fname}:[/] " + escape(text.strip().splitlines()[-1]))
