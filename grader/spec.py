@@ -20,8 +20,8 @@ Example::
         return e / e.sum(dim, keepdim=True)
 
     ASSIGNMENT = Assignment(
-        id="activations",
-        title="Sigmoid, softmax and their derivatives",
+        id="softmax_demo",
+        title="A softmax by hand",
         banned=("torch.softmax", "torch.Tensor.softmax", "torch.nn.functional"),
         functions=(
             Function(
@@ -51,6 +51,8 @@ __all__ = [
     "Tolerance",
     "GradCheck",
     "Trajectory",
+    "Axis",
+    "Prefixes",
     "Property",
     "MaskedScale",
     "BernoulliRate",
@@ -339,6 +341,47 @@ class GradCheck:
 
 
 @dataclass(frozen=True)
+class Axis:
+    """Name an axis of an output, so a failing case says where along it the result first differs.
+
+    "output['x'] agrees at step 4 and first differs at step 3, counting back
+    from the last step" tells a student more than a worst-element index.
+
+    Attributes:
+        name: what one index along the axis is ("step", "position", "head").
+        path: which output (``()`` the output itself, ``("x",)`` a dict entry,
+            ``(0,)`` the first element of a tuple).
+        axis: the axis.
+        backward: report from the last index down (backpropagation through time).
+    """
+
+    name: str = "step"
+    path: tuple = ()
+    axis: int = 0
+    backward: bool = False
+
+
+@dataclass(frozen=True)
+class Prefixes:
+    """Find the first item of a list input (a sentence of a corpus) from which the result goes wrong.
+
+    For a failing case, the grader calls the student's function again on the
+    first k items of the ``args`` (for k = 1, 2, ...) and the reference on the
+    same, and reports the first k where they part: "your result first
+    differs once sentence 2 is included".
+
+    Attributes:
+        args: positions of the list arguments cut together (candidates and their references).
+        name: what one item is ("sentence", "document").
+        max_items: at most this many prefixes are tried.
+    """
+
+    args: tuple = (0,)
+    name: str = "sentence"
+    max_items: int = 12
+
+
+@dataclass(frozen=True)
 class Trajectory:
     """Run an update rule for many steps, feeding its outputs back as the next state.
 
@@ -444,6 +487,9 @@ class Function:
             reference against it on every case and on extra seeds.
         banned / banned_ops: bans for this function only, on top of the
             assignment's (``torch.tril`` in ``causal_mask`` alone).
+        axes: named axes of the output (:class:`Axis`), for "first differs at step 3".
+        prefixes: how to find the first item of a list input from which the result
+            goes wrong (:class:`Prefixes`).
     """
 
     name: str
@@ -456,6 +502,8 @@ class Function:
     oracle: Callable[..., Any] | None = None
     banned: tuple[str, ...] = ()
     banned_ops: tuple[str, ...] = ()
+    axes: tuple[Axis, ...] = ()
+    prefixes: Prefixes | None = None
 
     @property
     def max_score(self) -> float:
@@ -467,7 +515,7 @@ class Assignment:
     """An assignment: a module of functions the student writes by hand.
 
     Attributes:
-        id: module name (``activations``); the student's file is ``<id>.py``.
+        id: module name (a Python identifier, e.g. ``my_assignment``); the student's file is ``<id>.py``.
         title: human title.
         functions: the graded functions, in report order.
         banned: dotted names the student may not call, checked statically and

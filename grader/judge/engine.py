@@ -279,7 +279,7 @@ def _run_chunk(assignment: Assignment, plans: list[_Plan], module: SourceModule,
     outputs: list[tuple[str, str]] = []
     notes: list[str] = []
     pending = list(plans)
-    ref = getattr(catalog, "references", {}).get(assignment.id)
+    ref = catalog.references.get(assignment.id) if catalog.kind == "project" else None
     while pending:
         if time.monotonic() > deadline:
             for p in pending:
@@ -315,7 +315,9 @@ def _run_chunk(assignment: Assignment, plans: list[_Plan], module: SourceModule,
             ctx = Context(devices=devices, floor=floor, factor=factor, time_scale=options.time_scale,
                           reference=ref, arg_names=names,
                           failing=lambda inst, out, f=p.function: bool(cmp.compare(
-                              inst.expected, out, tol=assignment.tolerance_for(f, inst.case, inst.dtype))))
+                              inst.expected, out, tol=assignment.tolerance_for(f, inst.case, inst.dtype))),
+                          failing_values=lambda inst, exp, out, f=p.function: bool(cmp.compare(
+                              exp, out, tol=assignment.tolerance_for(f, inst.case, inst.dtype))))
             evidence, stop = run_function(session, p.function, p.insts, ctx, first=True)
             done.append((p, evidence))
             if stop is not None:
@@ -333,7 +335,7 @@ def _run_chunk(assignment: Assignment, plans: list[_Plan], module: SourceModule,
                                   locate=_locator(module),
                                   memory_mb=assignment.limits_for(p.function).memory_mb)
             cases = [case_result(vctx, iev) for iev in evidence]
-            if session.stop is not None and session.stop.reason == "protocol":
+            if p.function.name in session.suspects:
                 cases = _tampered(cases, session.stop.detail)
             results[p.function.name] = cases
         finished = {p.function.name for p, _ in done}
@@ -447,6 +449,6 @@ def grade_submission(submission: Submission, catalog, *, assignments: tuple[str,
         assignments=tuple(results), devices=tuple(options.devices), seconds=time.monotonic() - t0,
         graded_at=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         versions={"grade": __version__, "torch": torch.__version__},
-        kit=getattr(catalog, "kit_info", None),
+        kit=catalog.kit_info,
     )
 

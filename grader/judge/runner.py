@@ -33,7 +33,7 @@ from grader.sandbox.wire import roundtrip
 
 __all__ = ["Limits", "DeviceEvidence", "GradEvidence", "InstanceEvidence", "run_function", "FIRST_CALL_GRACE"]
 
-FIRST_CALL_GRACE = 10.0  # CPU seconds added to the first call of each function in a process
+FIRST_CALL_GRACE = 5.0  # seconds added to the first call of each function in a process (CPU and wall)
 
 
 @dataclass(frozen=True)
@@ -51,9 +51,10 @@ def instance_limits(inst: Instance, *, floor: float, factor: float, time_scale: 
     cpu = (floor + factor * inst.ref_seconds * runs) * time_scale
     if inst.kind == "trajectory":
         cpu += floor * time_scale  # one more floor for the grader's own per-step work in the child
-    if first:
-        cpu += FIRST_CALL_GRACE * time_scale
     wall = 3.0 * cpu + 5.0 + (5.0 if device != "cpu" else 0.0)
+    if first:
+        grace = FIRST_CALL_GRACE * time_scale
+        cpu, wall = cpu + grace, wall + grace
     return Limits(cpu=cpu, wall=wall)
 
 
@@ -121,11 +122,17 @@ class GradEvidence:
 
 @dataclass
 class InstanceEvidence:
-    """Everything the runs of one instance produced."""
+    """Everything the runs of one instance produced.
+
+    ``prefix`` (a failing case of a function with :class:`grader.spec.Prefixes`):
+    ``(k, n, item)``: the student's result first parts from the reference's when the
+    list inputs are cut to their first ``k`` of ``n`` items; ``item`` shows item k.
+    """
 
     inst: Instance
     devices: list = field(default_factory=list)
     gradcheck: GradEvidence | None = None
+    prefix: tuple | None = None
 
 
 @dataclass
@@ -139,6 +146,7 @@ class Context:
         failing: ``failing(inst, output) -> bool``: whether a backward case's output fails (only
             failing backward cases get a gradient check).
         arg_names: the function's parameter names (the contract's), to find trajectory arguments.
+        failing_values: ``failing_values(inst, expected, output) -> bool`` for outputs of probe calls.
     """
 
     devices: tuple
@@ -148,6 +156,7 @@ class Context:
     reference: Any = None
     failing: Any = None
     arg_names: Any = None
+    failing_values: Any = None
 
 
 def _inputs_of(call) -> dict:
@@ -202,6 +211,7 @@ def run_function(session: Session, function, insts: list, ctx: Context, *, first
     """
     evidence: list[InstanceEvidence] = []
     stopped: Stop | None = None
+    prefix_probes = 2  # failing cases of this function that get a prefix search
     for inst in insts:
         iev = InstanceEvidence(inst)
         evidence.append(iev)
@@ -240,7 +250,50 @@ def run_function(session: Session, function, insts: list, ctx: Context, *, first
                 iev.gradcheck, stop = _gradcheck(session, function, inst, cpu_ev, ctx)
                 if stop is not None:
                     stopped = stop
+        if stopped is None and function.prefixes is not None and prefix_probes and inst.kind == "plain" \
+                and inst.call is not None and ctx.reference is not None:
+            cpu_ev = next((e for e in iev.devices if e.device == "cpu"), None)
+            if cpu_ev is not None and cpu_ev.output is not None and ctx.failing is not None \
+                    and ctx.failing(inst, cpu_ev.output):
+                prefix_probes -= 1
+                iev.prefix, stop = _prefix_search(session, function, inst, cpu_ev, ctx)
+                if stop is not None:
+                    stopped = stop
     return evidence, stopped
+
+
+def _prefix_search(session: Session, function, inst: Instance, cpu_ev: DeviceEvidence, ctx: Context):
+    """Cut the case's list inputs to their first k items, k = 1, 2, ...; the first k where the student's
+    result parts from the reference's (see :class:`grader.spec.Prefixes`)."""
+    from grader.catalog.instances import call_seeded
+    from grader.spec import Call
+
+    pf = function.prefixes
+    call = inst.call
+    try:
+        n = min(len(call.args[i]) for i in pf.args)
+    except (IndexError, TypeError):
+        return None, None
+    ref_fn = getattr(ctx.reference, function.name, None)
+    if ref_fn is None or n < 2:
+        return None, None
+    budget = {"cpu": cpu_ev.limits.cpu * 2 + 5.0 * ctx.time_scale, "wall": cpu_ev.limits.wall * 2 + 10.0}
+    for k in range(1, min(n, pf.max_items) + 1):
+        args = list(call.args)
+        for i in pf.args:
+            args[i] = args[i][:k]
+        c = Call(tuple(args), dict(call.kwargs))
+        try:
+            expected = roundtrip(call_seeded(ref_fn, c))
+        except Exception:  # noqa: BLE001 - a prefix the reference does not take: try the next
+            continue
+        o = _run_one(session, function.name, inst, "cpu", _inputs_of(c), 0, budget)
+        if o.report is None:
+            return None, o.stop
+        if o.report.status != "ok" or ctx.failing_values(inst, expected, o.report.output):
+            item = tuple(call.args[i][k - 1] for i in pf.args)
+            return (k, n, item), None
+    return None, None
 
 
 def _gradcheck(session: Session, function, inst: Instance, cpu_ev: DeviceEvidence, ctx: Context):

@@ -224,6 +224,73 @@ def _series(inst: Instance, got) -> dict | None:
             "start": float(exp.start_loss)}
 
 
+def _axis_lines(function: Function, expected, got, tol) -> list[str]:
+    """For each named :class:`grader.spec.Axis` of a failing output: where along it the result first differs."""
+    import numpy as np
+
+    from grader.judge.properties import value_at
+    from grader.sandbox.wire import Array
+
+    lines = []
+    for ax in getattr(function, "axes", ()) or ():
+        try:
+            e, g = value_at(expected, ax.path), value_at(got, ax.path)
+        except LookupError:
+            continue
+        if not (isinstance(e, Array) and isinstance(g, Array)) or e.shape != g.shape or e.data.ndim <= ax.axis:
+            continue
+        ev, gv = e.data.astype(np.float64), g.data.astype(np.float64)
+        with np.errstate(invalid="ignore", over="ignore"):
+            ok = (np.abs(gv - ev) <= tol.atol + tol.rtol * np.abs(np.where(np.isfinite(ev), ev, 0.0))) | \
+                (np.isnan(ev) & np.isnan(gv)) | (np.isinf(ev) & (ev == gv))
+        other = tuple(i for i in range(ok.ndim) if i != ax.axis)
+        bad = ~ok.all(axis=other) if other else ~ok  # (length of the axis,)
+        if not bad.any():
+            continue
+        n = bad.size
+        where = "" if not ax.path else f"output{''.join(f'[{p!r}]' for p in ax.path)}"
+        what = where or "the output"
+        if bad.all():
+            lines.append(f"{what} differs at every {ax.name} (all {n}).")
+            continue
+        order = list(range(n - 1, -1, -1)) if ax.backward else list(range(n))
+        first_bad = next(i for i in order if bad[i])
+        agree = [i for i in order[:order.index(first_bad)]]
+        if ax.backward:
+            tail = (f"agrees at {ax.name}{'s' if len(agree) > 1 else ''} {_span(agree)} and first differs at "
+                    f"{ax.name} {first_bad}, counting back from the last {ax.name} ({n - 1})" if agree else
+                    f"already differs at the last {ax.name} ({n - 1})")
+        else:
+            tail = (f"agrees at {ax.name}{'s' if len(agree) > 1 else ''} {_span(agree)} and first differs at "
+                    f"{ax.name} {first_bad}" if agree else f"already differs at {ax.name} 0")
+        lines.append(f"{what} {tail} (of {n} {ax.name}s; {int(bad.sum())} differ).")
+    return lines
+
+
+def _span(idx: list) -> str:
+    idx = sorted(idx)
+    return f"{idx[0]}–{idx[-1]}" if len(idx) > 2 else " and ".join(map(str, idx))
+
+
+def _prefix_line(function: Function, prefix, hidden: bool) -> str | None:
+    if prefix is None:
+        return None
+    k, n, item = prefix
+    name = function.prefixes.name
+    text = (f"Your result first differs from the reference's once {name} {k} of {n} is included "
+            f"(with only the first {k - 1} {name}{'s' if k - 1 != 1 else ''} it agrees)." if k > 1 else
+            f"Your result already differs on {name} 1 alone.")
+    if not hidden:
+        shown = ", ".join(_short(x) for x in item)
+        text += f" {name.capitalize()} {k}: {shown}"
+    return text
+
+
+def _short(v, limit: int = 160) -> str:
+    r = repr(v)
+    return r if len(r) <= limit else r[:limit - 3] + "..."
+
+
 def _gradcheck_note(gev) -> str | None:
     if gev is None:
         return None
@@ -333,6 +400,10 @@ def case_result(ctx: VerdictContext, iev: InstanceEvidence) -> CaseResult:
             mism = mism or []
             if mism:
                 diag = diagnose(function, inst.inputs, inst.expected, got, mism, tol, variant_results(function, inst))
+                msg_lines.extend(_axis_lines(function, inst.expected, got, tol))
+                pline = _prefix_line(function, iev.prefix, hidden) if dev == "cpu" else None
+                if pline:
+                    msg_lines.append(pline)
             elif hasattr(cmp, "scale_note"):
                 note = cmp.scale_note(inst.expected, got, tol=tol)
                 if note and note not in notes:

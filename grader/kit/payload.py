@@ -275,7 +275,7 @@ def assignment_version(catalog, assignment: Assignment) -> str:
     Computed once per catalog and assignment (it evaluates the visible cases
     and the mistake variants, about a second for the largest assignment).
     """
-    if getattr(catalog, "kind", "") == "kit":
+    if catalog.kind == "kit":
         return catalog.versions[assignment.id]
     key = (id(catalog), assignment.id)
     hit = _VERSIONS.get(key)
@@ -287,7 +287,7 @@ def assignment_version(catalog, assignment: Assignment) -> str:
 
 def kit_version(catalog, assignment_ids: tuple[str, ...] = ()) -> str:
     """The kit version of a release of ``assignment_ids`` (default: every assignment) from ``catalog``."""
-    if getattr(catalog, "kind", "") == "kit" and not assignment_ids:
+    if catalog.kind == "kit" and not assignment_ids:
         return catalog.kit_info["version"]
     ids = assignment_ids or catalog.ids
     return combine_versions({a: assignment_version(catalog, catalog.get(a)) for a in ids})

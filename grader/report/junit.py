@@ -149,7 +149,7 @@ def _suite(a: AssignmentResult, result: GradeResult, notice: str | None) -> ET.E
 def render_junit(result: GradeResult, *, notice: str | None = None) -> str:
     """``result`` as a JUnit XML document (a ``<testsuites>`` root; see the module docs)."""
     if notice is None:
-        from grader.cli import kit_notice
+        from grader.report.format import kit_notice
 
         notice = kit_notice(result)
     root = ET.Element("testsuites", name=f"grade: {os.path.basename(str(result.submission).rstrip('/')) or 'submission'}")
@@ -167,6 +167,6 @@ def write_junit(result: GradeResult, path: str | os.PathLike, *, notice: str | N
     """Write ``result`` as JUnit XML to ``path`` (atomically); return the path.
 
     Args:
-        notice: the student kit's notice (default: :func:`grader.cli.kit_notice` of ``result``).
+        notice: the student kit's notice (default: :func:`grader.report.format.kit_notice` of ``result``).
     """
     return atomic_write_text(path, render_junit(result, notice=notice))

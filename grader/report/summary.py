@@ -13,7 +13,7 @@ import os
 from collections import OrderedDict
 from pathlib import Path
 
-from grader.report.format import assignment_notes
+from grader.report.format import assignment_notes, label
 from grader.results import CaseResult, GradeResult, function_status
 from grader.report.jsonio import atomic_write_text
 
@@ -21,7 +21,6 @@ __all__ = ["render_summary", "write_summary", "MAX_FAILING"]
 
 MAX_FAILING = 60
 
-_LABEL = {"not_implemented": "not implemented", "missing": "missing"}
 _ICON = {"passed": "✅", "failed": "❌", "banned": "⛔", "not_implemented": "⬜", "error": "💥",
          "timeout": "⏱️", "skipped": "⏭️", "missing": "⬜"}
 
@@ -46,7 +45,7 @@ def _first_line(message: str) -> str:
 
 
 def _status(s: str) -> str:
-    return f"{_ICON.get(s, '')} {_LABEL.get(s, s)}".strip()
+    return f"{_ICON.get(s, '')} {label(s)}".strip()
 
 
 

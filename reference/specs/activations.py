@@ -18,7 +18,6 @@ from grader.spec import (
     Mistake,
     Tolerance,
     call,
-    rand,
     randn,
     as_dtype as _dt,
     with_zeros as _with_zeros,

@@ -7,7 +7,7 @@ import math
 
 import torch
 
-from grader.spec import Assignment, Case, Function, Mistake, Tolerance, call, rand, randint, randn
+from grader.spec import Assignment, Case, Function, Mistake, Tolerance, call, rand, randint, randn, Axis
 
 # --------------------------------------------------------------------------- #
 # Inputs
@@ -502,6 +502,7 @@ ASSIGNMENT = Assignment(
         ),
         Function(
             name="sinusoidal_positional_encoding",
+            axes=(Axis("position", axis=0), Axis("dimension", axis=1)),
             cases=_PE_CASES,
             tolerance=_PE_TOL,
             mistakes=(
@@ -546,6 +547,7 @@ ASSIGNMENT = Assignment(
         ),
         Function(
             name="causal_mask",
+            axes=(Axis("query row", axis=0),),
             cases=_MASK_CASES,
             oracle=_oracle_causal_mask,
             mistakes=(

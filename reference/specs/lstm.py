@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from grader.spec import Assignment, Case, Function, GradCheck, Mistake, Tolerance, call, randn
+from grader.spec import Assignment, Case, Function, GradCheck, Mistake, Tolerance, call, randn, Axis
 
 # --------------------------------------------------------------------------- #
 # Inputs
@@ -362,6 +362,7 @@ ASSIGNMENT = Assignment(
         ),
         Function(
             name="lstm_forward",
+            axes=(Axis("step", path=(0,)),),
             cases=(
                 Case("seq_T5", _seq_case(5, 3, 4, 5), points=2.0, description="T=5, N=3, I=4, H=5, non-zero state"),
                 Case("single_step_T1", _seq_case(1, 2, 3, 4), description="T=1"),
@@ -388,6 +389,7 @@ ASSIGNMENT = Assignment(
         ),
         Function(
             name="lstm_backward",
+            axes=(Axis("step", path=("x",), backward=True),),
             cases=(
                 Case("seq_T5", _bwd_case(5, 3, 4, 5), points=2.0, description="T=5, N=3, I=4, H=5, non-zero state"),
                 Case("single_step_T1", _bwd_case(1, 2, 3, 4), description="T=1: no recurrent or cell term"),

@@ -34,6 +34,7 @@ from grader.spec import (
     randint,
     randn,
     tensor,
+    Prefixes,
 )
 
 _ONE = ("float64",)
@@ -605,6 +606,7 @@ ASSIGNMENT = Assignment(
         ),
         Function(
             name="perplexity",
+            prefixes=Prefixes(args=(0, 1), name="sequence"),
             cases=_PPL_CASES,
             oracle=_oracle_ppl,
             mistakes=(
@@ -642,6 +644,7 @@ ASSIGNMENT = Assignment(
         ),
         Function(
             name="corpus_bleu",
+            prefixes=Prefixes(args=(0, 1), name="sentence"),
             cases=_BLEU_CASES,
             oracle=_oracle_bleu,
             mistakes=(
@@ -694,6 +697,7 @@ ASSIGNMENT = Assignment(
         ),
         Function(
             name="tf_idf",
+            prefixes=Prefixes(args=(0,), name="document"),
             cases=_TFIDF_CASES,
             oracle=_oracle_tfidf,
             mistakes=(

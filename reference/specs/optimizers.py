@@ -40,11 +40,11 @@ from grader.spec import (
     Tolerance,
     Trajectory,
     call,
-    rand,
     randn,
     as_dtype as _dt,
     tensor as _tensor,
     with_zeros as _with_zeros,
+    Axis,
 )
 
 _F64 = ("float64",)
@@ -939,6 +939,7 @@ ASSIGNMENT = Assignment(
         ),
         Function(
             name="ewma",
+            axes=(Axis("step", axis=0),),
             cases=_EWMA_CASES,
             oracle=_oracle_ewma,
             mistakes=(

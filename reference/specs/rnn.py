@@ -20,6 +20,7 @@ from grader.spec import (
     as_dtype,
     call,
     randn,
+    Axis,
 )
 
 # --------------------------------------------------------------------------- #
@@ -418,6 +419,7 @@ ASSIGNMENT = Assignment(
         ),
         Function(
             name="rnn_forward",
+            axes=(Axis("step", path=(0,)),),
             cases=_forward_cases(1),
             mistakes=(
                 Mistake("rnn_state_not_carried", _HINT_NOT_CARRIED, _rnn_fwd_not_carried, "state not carried"),
@@ -434,6 +436,7 @@ ASSIGNMENT = Assignment(
         ),
         Function(
             name="rnn_backward",
+            axes=(Axis("step", path=("x",), backward=True),),
             cases=_BACKWARD_CASES,
             tolerance=_BWD_TOL,
             gradcheck=_RNN_BACKWARD_GRADCHECK,
@@ -481,6 +484,7 @@ ASSIGNMENT = Assignment(
         ),
         Function(
             name="gru_forward",
+            axes=(Axis("step", path=(0,)),),
             cases=_forward_cases(3),
             mistakes=_gru_mistakes(forward=True),
             oracle=_oracle_gru_forward,
