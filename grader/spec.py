@@ -100,13 +100,10 @@ from grader.errors import SpecError  # noqa: E402 - re-exported: specs raise it
 
 @dataclass(frozen=True)
 class Tolerance:
-    """Allowed error for floating outputs.
+    """Allowed error for floating outputs: ``|got - expected| <= atol + rtol * max(|expected|, scale)``,
+    scale the largest |expected| of its row (:func:`grader.judge.compare.row_scale`, as ``rel_error``).
 
-    An element passes when ``|got - expected| <= atol + rtol * max(|expected|, scale)``,
-    ``scale`` being the largest |expected| of its row (:func:`grader.judge.compare.row_scale`):
-    the rule of :func:`torch.testing.assert_close` / :func:`numpy.isclose`, judged relative to
-    the output's own scale as CS231n's ``rel_error`` does.  ``rtol`` is relative (unitless),
-    ``atol`` is in the output's own units.
+    ``rtol`` is relative (unitless), ``atol`` is in the output's own units.
     """
 
     rtol: float
@@ -120,12 +117,9 @@ class Tolerance:
         return f"rtol={self.rtol:g}, atol={self.atol:g}"
 
 
-#: Per-dtype defaults, never stricter than :func:`torch.testing.assert_close`'s
-#: (float16: rtol 1e-3, atol 1e-5; float32: 1.3e-6, 1e-5; float64: 1e-7, 1e-7).
-#: Expected values are computed in float64 and cast to the case dtype, so float32
-#: tolerances only need to cover the student's own float32 rounding (a few ulps
-#: amplified by the algorithm).  float64's atol of 1e-7 (it was 1e-10) lets a
-#: ``1e-8`` stabilising epsilon pass where the expected value is 0.
+#: Per-dtype defaults, never stricter than :func:`torch.testing.assert_close`'s (expected
+#: values are computed in float64 and cast to the case dtype; float64's atol 1e-7 lets a
+#: ``1e-8`` stabilising epsilon pass where the expected value is 0).
 DEFAULT_TOLERANCES: Mapping[str, Tolerance] = MappingProxyType(
     {
         "float16": Tolerance(rtol=1e-2, atol=1e-3),
