@@ -30,6 +30,7 @@ import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+from grader.report.format import assignment_notes
 from grader.results import AssignmentResult, CaseResult, GradeResult
 from grader.report.jsonio import atomic_write_text
 
@@ -132,7 +133,8 @@ def _suite(a: AssignmentResult, result: GradeResult, notice: str | None) -> ET.E
     if a.message and a.status in ("missing", "error"):
         err = ET.SubElement(suite, "system-err")
         err.text = _x(a.message)
-    out_text = "\n".join(f"--- {fn} ---\n{t}" for fn, t in a.output)
+    out_text = "\n".join([f"--- {fn} ---\n{t}" for fn, t in a.output]
+                         + [f"--- note ---\n{n}" for n in assignment_notes(a)])
     if out_text:
         so = ET.SubElement(suite, "system-out")
         so.text = _x(out_text)
