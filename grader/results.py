@@ -190,7 +190,6 @@ class GradeResult:
                     "source_file": a.source_file,
                     "notes": list(a.notes),
                     "output": [{"function": f, "text": t} for f, t in a.output],
-                    "notes": list(a.notes),
                     "cases": [_case_dict(c) for c in a.cases],
                 }
                 for a in self.assignments

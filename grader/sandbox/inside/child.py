@@ -230,7 +230,13 @@ def _run_cells(setup: dict, module: types.ModuleType, filenames: frozenset) -> t
         number = int(cell.get("number", 0))
         if cell.get("writefile"):
             try:
-                name = os.path.basename(str(cell["writefile"])) or "untitled"
+                # A path relative to the working folder, as Jupyter writes it (the loader refused any
+                # path leaving the folder; the sandbox refuses writes outside it anyway).
+                name = os.path.normpath(str(cell["writefile"]))
+                if os.path.isabs(name) or name.startswith(".."):
+                    raise PermissionError(f"%%writefile {cell['writefile']}: only files inside the notebook's folder")
+                if os.path.dirname(name):
+                    os.makedirs(os.path.dirname(name), exist_ok=True)
                 with open(name, "w", encoding="utf-8") as f:
                     f.write(cell["source"])
             except BaseException as e:  # noqa: BLE001
@@ -310,11 +316,13 @@ def _main(req_fd: int, res_fd: int, region_fd: int) -> None:
     scrub_environment(tmp)
     drop_capabilities()
     sub_dir = sb.get("submission_dir")
-    if sub_dir:
-        sys.path.insert(0, sub_dir)
     for p in list(sys.path):
         if p in ("", ".") or any(os.path.realpath(p) == os.path.realpath(d) for d in sb.get("deny_roots", [])):
             sys.path.remove(p)
+    if sub_dir:
+        sys.path.insert(0, sub_dir)
+    if setup.get("notebook"):
+        sys.path.insert(0, tmp)  # as in Jupyter: a module a %%writefile cell wrote can be imported
     if uses_cuda:
         torch.cuda.init()
 
