@@ -104,13 +104,13 @@ def build_class(dst: Path, n: int, *, seed: int) -> dict[str, str]:
 
 def run(cls: Path, out: Path, *, jobs: int, assignments: tuple[str, ...] = ()) -> dict:
     """Grade ``cls`` into ``out`` (fresh) with ``jobs`` workers; return timings and memory."""
-    from grader.batch.run import BatchOptions, run_batch
+    from grader.api import batch
 
     shutil.rmtree(out, ignore_errors=True)
     finished: list[float] = []
     t0 = time.perf_counter()
-    summary = run_batch(cls, out_dir=out, options=BatchOptions(jobs=jobs, device="cpu", assignments=assignments),
-                        progress=lambda done, total, last: finished.append(time.perf_counter()) if last else None)
+    summary = batch(cls, out_dir=out, jobs=jobs, device="cpu", assignments=assignments,
+                    progress=lambda done, total, last: finished.append(time.perf_counter()) if last else None)
     wall = time.perf_counter() - t0
     n = len(summary.rows)
     steady = (finished[-1] - finished[0]) / (len(finished) - 1) if len(finished) > 1 else float("nan")

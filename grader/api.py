@@ -3,9 +3,9 @@
 Example::
 
     from grader.api import check
-    result = check("assignments", assignments=("activations",), device="cpu")
+    result = check("assignments", assignments=("my_assignment",), device="cpu")
     print(result.score, result.max_score)
-    for case in result.assignment("activations").cases:
+    for case in result.assignment("my_assignment").cases:
         if not case.passed:
             print(case.function, case.id, case.dtype, case.message)
 """
@@ -26,8 +26,8 @@ from grader.results import GradeResult
 from grader.sandbox.worker import Worker
 from grader.spec import SpecError
 
-__all__ = ["check", "list_assignments", "load_any_catalog", "get_worker", "close_worker", "default_html_path", "SpecError",
-           "SubmissionError", "Options"]
+__all__ = ["check", "batch", "list_assignments", "lint_spec", "load_any_catalog", "get_worker", "close_worker",
+           "default_html_path", "SpecError", "SubmissionError", "Options"]
 
 _WORKER: Worker | None = None
 
@@ -148,3 +148,84 @@ def list_assignments(*, reference_dir: str | os.PathLike | None = None) -> list[
                            "hidden_cases": sum(c.hidden for c in f.cases)} for f in a.functions],
         })
     return out
+
+
+def lint_spec(*, reference_dir: str | os.PathLike | None = None, assignments: tuple[str, ...] = (),
+              stubs_dir: str | os.PathLike | None = None, oracles: bool = False) -> list:
+    """Check specs against their stubs and references (:mod:`grader.catalog.lint`).
+
+    Args:
+        reference_dir: folder with references and ``specs/`` (default: see
+            :func:`grader.catalog.project.default_reference_dir`).
+        assignments: ids to lint (default: all).
+        stubs_dir: folder with the stubs (default: ``assignments/`` beside the reference folder).
+        oracles: also compare each reference with its library oracle (test dependencies needed).
+
+    Returns:
+        The :class:`~grader.catalog.lint.Problem` list; empty when every spec is sound.
+
+    Raises:
+        SpecError: the catalog cannot be loaded, or an id is unknown.
+    """
+    from grader.catalog.lint import lint_catalog
+    from grader.catalog.project import load_catalog
+
+    ref = Path(reference_dir) if reference_dir else default_reference_dir()
+    catalog = load_catalog(ref)
+    for a in assignments:
+        catalog.get(a)
+    stubs = Path(stubs_dir) if stubs_dir else ref.resolve().parent / "assignments"
+    return lint_catalog(catalog, stubs_dir=stubs, assignments=tuple(assignments), oracles=oracles)
+
+
+def batch(submissions: str | os.PathLike, *, out_dir: str | os.PathLike, assignments: tuple[str, ...] | list[str] = (),
+          device: str = "auto", jobs: int | None = None, force: bool = False, scheduler: str | None = None,
+          reference_dir: str | os.PathLike | None = None, time_scale: float = 1.0, submission_seconds: float = 300.0,
+          function_jobs: int = 1, task_grace_seconds: float = 120.0, limits=None, progress=None, on_start=None):
+    """Grade a whole class into ``out_dir`` (what ``grade batch`` does); see :func:`grader.batch.run.run_batch`.
+
+    Example::
+
+        from grader.api import batch
+        summary = batch("submissions.zip", out_dir="grades", assignments=("my_assignment",), jobs=4)
+        for row in summary.rows:
+            print(row.id, row.total, row.status, row.reason)
+
+    Args:
+        submissions: a folder with one entry per student (a folder of ``<assignment>.py`` modules,
+            one ``.py``, one ``.ipynb``, or a ``.zip`` of those), or an LMS export ``.zip``
+            (Canvas, Moodle, Gradescope).
+        out_dir: output folder (created): ``<id>.json``/``.html``/``.results.json`` per entry,
+            ``gradebook.csv``, ``class_report.html``, the cache ``.grade-cache/``.
+        assignments: assignment ids to grade (default: all).
+        device: ``auto`` (CPU, plus CUDA when present), ``cpu`` or ``cuda``.
+        jobs: local worker processes (default: the CPU cores available).
+        force: regrade every entry, ignoring the cache.
+        scheduler: a Dask scheduler address (``tcp://host:8786``) to grade on instead of local workers.
+        reference_dir: folder with references and ``specs/`` (default:
+            :func:`grader.catalog.project.default_reference_dir`).
+        time_scale: multiplies every time limit.
+        submission_seconds: grading budget of one submission, in seconds (before ``time_scale``).
+        function_jobs: functions of one submission graded at once inside a worker.
+        task_grace_seconds: extra seconds before a worker that has not answered is stopped.
+        limits: a :class:`grader.batch.records.ArchiveLimits` (default: its defaults).
+        progress: ``progress(done, total, last id)`` after each entry.
+        on_start: ``on_start(discovery, cached, to_grade)`` once, before grading starts.
+
+    Returns:
+        The :class:`grader.batch.records.BatchSummary` (rows, counts, paths written, timings).
+
+    Raises:
+        grader.errors.BatchError: the batch cannot run (unusable SUBMISSIONS, unknown
+            assignment or device, no specs, broken specs, unreachable scheduler); its
+            ``exit_code`` is what ``grade batch`` exits with. Entries that cannot be graded
+            never raise: they get a gradebook row with status ``error``.
+    """
+    from grader.batch.records import ArchiveLimits, BatchOptions
+    from grader.batch.run import run_batch
+
+    options = BatchOptions(assignments=tuple(assignments), device=device, jobs=jobs, force=force, scheduler=scheduler,
+                           reference_dir=str(reference_dir) if reference_dir is not None else None,
+                           time_scale=time_scale, submission_seconds=submission_seconds, function_jobs=function_jobs,
+                           task_grace_seconds=task_grace_seconds, limits=limits or ArchiveLimits())
+    return run_batch(submissions, out_dir=out_dir, options=options, progress=progress, on_start=on_start)

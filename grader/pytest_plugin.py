@@ -163,7 +163,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
     result = config.stash.get(_RESULT_KEY, None)
     if result is None:
         return
-    from grader.cli import kit_notice
+    from grader.report.format import kit_notice
 
     pct = 100.0 * result.score / result.max_score if result.max_score else 0.0
     terminalreporter.write_sep("=", f"grade: {result.score:g}/{result.max_score:g} points ({pct:.1f}%)")

@@ -102,6 +102,12 @@ class AssignmentResult:
     ``status``: ``passed`` (every case passed), ``failed``, ``not_implemented``
     (nothing implemented), ``missing`` (no module for it), ``error`` (the
     module could not be loaded).
+
+    ``notes``: what the student should know although it cost no points by
+    itself, each naming where (``cell 4, line 3``): notebook cells the grader
+    skipped or could not run as Jupyter does (a ``%%bash`` cell, a syntax
+    error, a cell that raised), shown by every report with the passed cases'
+    notes (:func:`grader.report.format.assignment_notes`).
     """
 
     id: str
@@ -182,8 +188,8 @@ class GradeResult:
                     "max_score": _r(a.max_score),
                     "message": a.message,
                     "source_file": a.source_file,
-                    "output": [{"function": f, "text": t} for f, t in a.output],
                     "notes": list(a.notes),
+                    "output": [{"function": f, "text": t} for f, t in a.output],
                     "cases": [_case_dict(c) for c in a.cases],
                 }
                 for a in self.assignments

@@ -161,7 +161,7 @@ def test_value_message_has_count_worst_errors_indices_and_tolerance():
     assert m.max_rel == pytest.approx(1.0) and m.max_rel_index == (0, 1)
     assert "worst relative error 1 at [0, 1]" in m.message
     assert "rtol=1e-07, atol=1e-10 (float64)" in m.message
-    assert "|got - expected| <= atol + rtol * |expected|" in m.message
+    assert "|got - expected| <= atol + rtol * max(|expected|, largest |expected| in its row)" in m.message
     assert m.expected_excerpt.startswith("[0, 0:4] = ") and "1.e+03" in m.expected_excerpt
     assert "1.001e+03" in m.got_excerpt
 
@@ -217,3 +217,153 @@ def test_describe_value():
     assert describe_value(A([1.0])) == "tensor float32 (1,) on cpu"
     assert describe_value(None) == "None"
     assert describe_value({"b": 1, "a": 2}) == "dict with keys ['a', 'b']"
+
+
+# --------------------------------------------------------------------------- containers by structure
+
+
+def test_namedtuple_and_ordereddict_are_accepted_and_named():
+    from collections import OrderedDict, namedtuple
+
+    State = namedtuple("LSTMState", "h c")
+    exp = roundtrip((torch.ones(2), {"W": torch.zeros(2), "b": torch.ones(1)}))
+    got = roundtrip(State(torch.ones(2), OrderedDict(W=torch.zeros(2), b=torch.ones(1))))
+    assert compare(exp, got, tol=TOL) == []
+    bad = roundtrip(State(torch.ones(2), OrderedDict(W=torch.zeros(2))))
+    m = _one(exp, bad)
+    assert m.path == "output[1]" and "missing ['b']" in m.message and "your OrderedDict has ['W']" in m.message
+    m = _one(roundtrip((torch.ones(2),) * 3), roundtrip(State(torch.ones(2), torch.ones(2))))
+    assert "expected a tuple of 3 values, got tuple of 2 (LSTMState)" in m.message
+    assert describe_value(roundtrip(OrderedDict(W=torch.zeros(1)))) == "dict with keys ['W'] (OrderedDict)"
+
+
+def test_lists_are_called_lists():
+    m = _one(roundtrip([torch.ones(1)] * 2), roundtrip([torch.ones(1)]))
+    assert "expected a list of 2 values, got list of 1" in m.message
+
+
+# --------------------------------------------------------------------------- lists of strings
+
+
+def test_a_vocabulary_names_the_first_wrong_word():
+    vocab = ["a", "b", "cat", "d"]
+    m = _one(vocab, ["a", "b", "cats", "d"])
+    assert m.kind == "values"
+    assert m.message.startswith("output[2]: expected 'cat', got 'cats'")
+    assert "missing 'cat'" in m.message and "unexpected 'cats'" in m.message
+
+
+def test_missing_and_extra_tokens_are_listed():
+    m = _one(["a", "b", "c", "d"], ["a", "c", "d", "e", "f"])
+    assert "expected a list of 4 strings, got 5" in m.message
+    assert "missing 'b'" in m.message and "unexpected 'e', 'f'" in m.message
+    m = _one(["a", "b", "c"], ["b", "a", "c"])
+    assert "the same strings in a different order (the expected order is sorted)" in m.message
+
+
+def test_nested_token_lists_name_the_document():
+    docs = [["the", "cat"], ["a", "dog", "ran"]]
+    m = _one(docs, [["the", "cat"], ["a", "dogs", "ran"]])
+    assert m.path == "output[1]" and m.message.startswith("output[1][1]: expected 'dog', got 'dogs'")
+    assert compare(docs, [list(d) for d in docs], tol=TOL) == []
+
+
+# --------------------------------------------------------------------------- tolerances and the scale-aware rule
+
+
+def test_default_tolerances_are_no_stricter_than_assert_close():
+    from torch.testing._comparison import default_tolerances
+
+    from grader.spec import DEFAULT_TOLERANCES
+
+    for name, tol in DEFAULT_TOLERANCES.items():
+        rtol, atol = default_tolerances(getattr(torch, name))
+        assert tol.rtol >= rtol and tol.atol >= atol, (name, tol, rtol, atol)
+
+
+def _ce_grad(logits, y, eps=0.0):
+    e = torch.exp(logits - logits.amax(1, keepdim=True))
+    p = e / (e.sum(1, keepdim=True) + eps)
+    p[torch.arange(len(y)), y] -= 1
+    return p / len(y)
+
+
+def _confident_batch():
+    g = torch.Generator().manual_seed(0)
+    logits = torch.randn(5, 6, dtype=torch.float64, generator=g) * 3
+    y = torch.randint(0, 6, (5,), generator=g)
+    logits[0, y[0]] += 40.0  # row 0: the target's probability is 1 - 1e-17, its gradient ~0
+    return logits, y
+
+
+def test_an_epsilon_in_the_softmax_passes_with_a_note():
+    from grader.judge.compare import scale_note
+    from grader.spec import DEFAULT_TOLERANCES
+
+    logits, y = _confident_batch()
+    exp, got = A(_ce_grad(logits, y)), A(_ce_grad(logits, y, eps=1e-8))
+    assert compare(exp, got, tol=Tolerance(rtol=1e-7, atol=1e-10))  # the old float64 default failed it
+    tol = DEFAULT_TOLERANCES["float64"]
+    assert compare(exp, got, tol=tol) == []
+    note = scale_note(exp, got, tol=tol)
+    assert note.startswith("within tolerance; your values differ by up to 2e-09 where the expected value is close to 0")
+    assert "an epsilon in a denominator" in note
+
+
+def test_rounding_and_float32_get_no_note():
+    from grader.judge.compare import scale_note
+    from grader.spec import DEFAULT_TOLERANCES
+
+    logits, y = _confident_batch()
+    reordered = A(_ce_grad(logits.flip(1), y.new_tensor(5) - y).flip(1))  # another summation order
+    assert scale_note(A(_ce_grad(logits, y)), reordered, tol=DEFAULT_TOLERANCES["float64"]) is None
+    e32, g32 = A(_ce_grad(logits, y).float()), A(_ce_grad(logits.float(), y, eps=1e-6))
+    assert compare(e32, g32, tol=DEFAULT_TOLERANCES["float32"]) == []
+    assert scale_note(e32, g32, tol=DEFAULT_TOLERANCES["float32"]) is None
+
+
+def test_an_element_is_judged_at_its_rows_scale_not_its_neighbours_rows():
+    tol = Tolerance(rtol=1e-4, atol=0.0)
+    e = torch.tensor([[1000.0, 0.0], [1.0, 0.0]], dtype=torch.float64)
+    assert compare(A(e), A(e + torch.tensor([[0.0, 0.09], [0.0, 0.0]], dtype=torch.float64)), tol=tol) == []
+    m = _one(A(e), A(e + torch.tensor([[0.0, 0.0], [0.0, 0.09]], dtype=torch.float64)), tol=tol)
+    assert m.n_differ == 1 and m.max_abs_index == (1, 1)
+    assert "max(|expected|, largest |expected| in its row)" in m.message
+
+
+def test_a_wrong_formula_still_fails_where_it_is_wrong():
+    logits, y = _confident_batch()
+    tol = Tolerance(rtol=1e-7, atol=1e-7)
+    wrong = _ce_grad(logits, y) * len(y)  # not divided by N
+    m = _one(A(_ce_grad(logits, y)), A(wrong), tol=tol)
+    assert m.n_differ >= 20
+
+
+def test_the_scale_rule_lets_no_known_mistake_pass_a_case_it_failed():
+    """Over the seven assignments, every mistake variant fails every case it failed under the plain rule
+    |got - expected| <= atol + rtol * |expected| (same tolerances)."""
+    from pathlib import Path
+
+    import grader.judge.compare as C
+    from grader.catalog.project import load_catalog
+    from grader.judge.diagnose import variant_outputs
+
+    catalog = load_catalog(Path(__file__).resolve().parent.parent / "reference")
+    plain = lambda ev: np.where(np.isfinite(ev), np.abs(ev), 0.0)  # noqa: E731
+    scaled = C.row_scale
+    lost, pairs = [], 0
+    for aid in ("activations", "cross_entropy", "backprop", "batchnorm", "lstm", "attention", "metrics"):
+        a = catalog.get(aid)
+        for f in a.functions:
+            for inst in catalog.instances(a, f, include_hidden=True):
+                tol = a.tolerance_for(f, inst.case, inst.dtype)
+                for mid, v in variant_outputs(f, inst.call).items():
+                    pairs += 1
+                    try:
+                        C.row_scale = plain
+                        before = bool(compare(inst.expected, v, tol=tol, check_dtype=False))
+                    finally:
+                        C.row_scale = scaled
+                    if before and not compare(inst.expected, v, tol=tol, check_dtype=False):
+                        lost.append(f"{aid}.{f.name} {inst.key} {mid}")
+    assert pairs > 500 and not lost, lost

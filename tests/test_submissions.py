@@ -2,7 +2,8 @@
 
 For every assignment:
 * each correct submission under tests/submissions/correct/<id>/ (written in a
-  style different from the reference) gets full marks;
+  style different from the reference; ``.py`` files and Jupyter notebooks)
+  gets full marks;
 * each buggy submission tests/submissions/buggy/<id>/<mistake id>.py loses
   marks, and some failing case's diagnosis names exactly <mistake id>.
 """
@@ -24,13 +25,13 @@ CATALOG = load_catalog(ROOT / "reference")
 def _files(kind: str) -> list[tuple[str, Path]]:
     out = []
     for d in sorted((SUBMISSIONS / kind).iterdir()):
-        for f in sorted(d.glob("*.py")):
+        for f in sorted([*d.glob("*.py"), *(d.glob("*.ipynb") if kind == "correct" else [])]):
             out.append((d.name, f))
     return out
 
 
 def _id(p) -> str:
-    return f"{p[0]}/{p[1].stem}"
+    return f"{p[0]}/{p[1].stem}" + (".ipynb" if p[1].suffix == ".ipynb" else "")
 
 
 @pytest.fixture(scope="module")

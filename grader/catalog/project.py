@@ -53,6 +53,7 @@ class ProjectCatalog:
         return (self.reference_dir,)
 
     kind = "project"
+    kit_info = None  # the project is not a kit
 
     def instances(self, assignment: Assignment, function, *, include_hidden: bool = True,
                   submission_key: str = "") -> list:

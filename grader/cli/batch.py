@@ -1,6 +1,9 @@
-"""``grade batch``: grade a whole class (a thin Click layer over :func:`grader.batch.run.run_batch`).
+"""``grade batch``: grade a whole class (a thin Click layer over :func:`grader.api.batch`).
 
-Light to import: everything heavy is imported inside the command.
+The command turns its options into keywords, shows progress, and prints the summary.  Errors
+are :class:`grader.errors.GradeError` exceptions raised by the API (:class:`grader.errors.BatchError`
+for a batch that cannot run), turned into a message and an exit code by the CLI group. Light to import:
+everything heavy is imported inside the command.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ import click
 
 __all__ = ["COMMANDS", "batch_cmd"]
 
-EXIT_OK, EXIT_USAGE, EXIT_INTERRUPTED = 0, 2, 130
+from grader.errors import EXIT_INTERRUPTED, EXIT_OK
 
 
 def _progress_bar(console):
@@ -60,12 +63,11 @@ def batch_cmd(submissions, out_dir, jobs, assignments, device, force, scheduler,
     from rich.console import Console
     from rich.markup import escape
 
-    from grader.batch.run import BatchError, BatchOptions, default_jobs, run_batch
+    from grader.api import batch
+    from grader.batch.executors import default_jobs
 
     console = Console(highlight=False)
     err = Console(stderr=True, highlight=False)
-    opts = BatchOptions(assignments=tuple(assignments), device=device, jobs=jobs, force=force, scheduler=scheduler,
-                        reference_dir=reference, time_scale=time_scale)
     bar = _progress_bar(console)
     state = {"task": None}
 
@@ -86,10 +88,9 @@ def batch_cmd(submissions, out_dir, jobs, assignments, device, force, scheduler,
 
     try:
         with bar:
-            summary = run_batch(submissions, out_dir=out_dir, options=opts, progress=progress, on_start=on_start)
-    except BatchError as e:
-        err.print(f"[red]error:[/] {escape(str(e))}")
-        sys.exit(EXIT_USAGE)
+            summary = batch(submissions, out_dir=out_dir, assignments=tuple(assignments), device=device, jobs=jobs,
+                            force=force, scheduler=scheduler, reference_dir=reference, time_scale=time_scale,
+                            progress=progress, on_start=on_start)
     except KeyboardInterrupt:
         err.print("[yellow]interrupted:[/] the results written so far are kept; rerun the same command to resume.")
         sys.exit(EXIT_INTERRUPTED)

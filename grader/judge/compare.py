@@ -2,10 +2,29 @@
 
 Order of checks, as in :mod:`torch.testing._comparison`: structure (tuple,
 dict, None, tensor), then shape, dtype and device, then non-finite values,
-then values within ``atol + rtol * |expected|``.  Every mismatch message says
-where (``output[1]['W2']``), how many elements differ, the worst absolute and
-relative error with its index, the tolerance allowed, and an excerpt of
-expected vs got.
+then values.  Structure is compared by kind, not exact class: any tuple or
+list (a ``namedtuple``) where a tuple is expected, any mapping (an
+``OrderedDict``) where a dict is; the class name is kept for messages.
+
+Values: an element passes when
+
+    |got - expected| <= atol + rtol * max(|expected|, scale)
+
+where ``scale`` is the largest finite |expected| of its row (the last axis;
+the whole tensor when 1-D).  This is ``torch.testing.assert_close``'s rule
+(``atol + rtol * |expected|``) made *scale-aware* the way CS231n's
+``rel_error`` judges gradients: an element that should be 0 (or tiny next to
+its neighbours) is allowed the error that its row's magnitude allows, so a
+``1e-8`` stabilising epsilon, or a different but correct order of summation,
+passes; a wrong formula, which is wrong by a sizeable fraction of the row's
+magnitude, still fails.  :func:`scale_note` explains a pass that needed this
+leniency.
+
+Every mismatch message says where (``output[1]['W2']``), how many elements
+differ, the worst absolute and relative error with its index, the tolerance
+allowed, and an excerpt of expected vs got.  Lists of strings (a vocabulary,
+tokens) are reported as the first differing position plus the missing and
+unexpected strings.
 
 All arithmetic here runs in the grader's own process on numpy arrays decoded
 by :mod:`grader.sandbox.wire`; nothing the student's process did can change it.
@@ -18,9 +37,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from grader.spec import Tolerance
-from grader.sandbox.wire import Array, Opaque
+from grader.sandbox.wire import Array, Opaque, class_name
 
-__all__ = ["Mismatch", "compare", "matches", "describe_value"]
+__all__ = ["Mismatch", "compare", "matches", "describe_value", "scale_note", "row_scale"]
 
 
 @dataclass(frozen=True)
@@ -59,13 +78,28 @@ def describe_value(v) -> str:
         return "None"
     if isinstance(v, Opaque):
         return f"{v.type} object"
+    cls = class_name(v)
+    named = f" ({cls})" if cls else ""
     if isinstance(v, tuple):
-        return f"tuple of {len(v)}"
+        return f"tuple of {len(v)}{named}"
     if isinstance(v, list):
-        return f"list of {len(v)}"
+        return f"list of {len(v)}{named}"
     if isinstance(v, dict):
-        return f"dict with keys {sorted(map(str, v))}"
+        return f"dict with keys {sorted(map(str, v))}{named}"
     return f"{type(v).__name__} {v!r}"[:80]
+
+
+def _seq_word(v) -> str:
+    return "list" if isinstance(v, list) else "tuple"
+
+
+def _all_str(v) -> bool:
+    return isinstance(v, (tuple, list)) and all(isinstance(x, str) for x in v)
+
+
+def _quote_list(items, limit: int = 8) -> str:
+    shown = ", ".join(repr(x) for x in items[:limit])
+    return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
 
 
 def _shape(shape) -> str:
@@ -117,13 +151,17 @@ def _cmp(e, g, tol, path, check_dtype, check_device, out) -> None:
             out.append(Mismatch(path, "structure", f"{path}: expected None, got {describe_value(g)}."))
         return
     if isinstance(e, (tuple, list)):
+        word = _seq_word(e)
         if not isinstance(g, (tuple, list)):
             out.append(Mismatch(path, "structure",
-                                f"{path}: expected a tuple of {len(e)} values, got {describe_value(g)}."))
+                                f"{path}: expected a {word} of {len(e)} values, got {describe_value(g)}."))
+            return
+        if e and _all_str(e) and _all_str(g):
+            _cmp_strings(e, g, path, out)
             return
         if len(g) != len(e):
             out.append(Mismatch(path, "structure",
-                                f"{path}: expected a tuple of {len(e)} values, got {describe_value(g)}."))
+                                f"{path}: expected a {word} of {len(e)} values, got {describe_value(g)}."))
             return
         for i, (ei, gi) in enumerate(zip(e, g)):
             _cmp(ei, gi, tol, f"{path}[{i}]", check_dtype, check_device, out)
@@ -136,7 +174,9 @@ def _cmp(e, g, tol, path, check_dtype, check_device, out) -> None:
         missing = [k for k in e if k not in g]
         extra = [k for k in g if k not in e]
         if missing or extra:
-            msg = f"{path}: expected keys {sorted(map(str, e))}"
+            cls = class_name(g)
+            msg = f"{path}: expected keys {sorted(map(str, e))}" + (f" (your {cls} has {sorted(map(str, g))})"
+                                                                     if cls else "")
             if missing:
                 msg += f"; missing {sorted(map(str, missing))}"
             if extra:
@@ -158,6 +198,55 @@ def _cmp(e, g, tol, path, check_dtype, check_device, out) -> None:
             out.append(Mismatch(path, "values", f"{path}: expected {e!r}, got {g!r}."))
         return
     out.append(Mismatch(path, "structure", f"{path}: cannot compare with expected {describe_value(e)}."))
+
+
+def _cmp_strings(e, g, path: str, out: list) -> None:
+    """Lists of strings (a vocabulary, a token list): the first differing position, then what is
+    missing and what is unexpected, in one mismatch."""
+    e, g = list(e), list(g)
+    if e == g:
+        return
+    word = _seq_word(e)
+    first = next((i for i, (a, b) in enumerate(zip(e, g)) if a != b), None)
+    from collections import Counter
+
+    ce, cg = Counter(e), Counter(g)
+    missing = sorted((ce - cg).elements())
+    extra = sorted((cg - ce).elements())
+    found = []
+    if missing:
+        found.append(f"missing {_quote_list(missing)}")
+    if extra:
+        found.append(f"unexpected {_quote_list(extra)}")
+    position = ""
+    if first is not None:
+        k = sum(a != b for a, b in zip(e, g))
+        more = (f" ({k - 1} more position{'s differ' if k > 2 else ' differs'})" if k > 1 else "")
+        position = f"{path}[{first}]: expected {e[first]!r}, got {g[first]!r}{more}"
+    if len(e) != len(g):
+        head = f"{path}: expected a {word} of {len(e)} strings, got {len(g)}"
+        parts = [head, *found] + ([f"first difference at {position}"] if position else [])
+    else:
+        parts = [position, *found]
+        if not missing and not extra:
+            parts.append("the same strings in a different order"
+                         + (" (the expected order is sorted)" if e == sorted(e) else ""))
+    message = "; ".join(parts) + "."
+    idx = (first,) if first is not None else ()
+    out.append(Mismatch(path, "values" if len(e) == len(g) else "structure", message,
+                        expected_excerpt=repr(e[max(0, (first or 0) - 2):(first or 0) + 3])[:300],
+                        got_excerpt=repr(g[max(0, (first or 0) - 2):(first or 0) + 3])[:300],
+                        n_differ=max(len(missing), len(extra), 1), n_total=len(e), max_abs_index=idx,
+                        max_rel_index=idx))
+
+
+def row_scale(ev: np.ndarray) -> np.ndarray:
+    """The scale each element of ``ev`` (float64) is judged against: ``max(|e|, largest finite |e|
+    of its row)``, rows along the last axis (the whole array when 1-D; ``|e|`` itself when 0-d)."""
+    a = np.where(np.isfinite(ev), np.abs(ev), 0.0)
+    if a.ndim == 0 or a.size == 0:
+        return a
+    return np.maximum(a, a.max(axis=-1, keepdims=True))
 
 
 def _plain(x) -> str:
@@ -243,7 +332,7 @@ def _cmp_array(e: Array, g: Array, tol: Tolerance, path, check_dtype, check_devi
     np.subtract(gv, ev, out=absd, where=both_fin)
     np.abs(absd, out=absd)
     absd[ok_special] = 0.0
-    allowed = tol.atol + tol.rtol * np.abs(np.where(e_fin, ev, 0.0))
+    allowed = tol.atol + tol.rtol * row_scale(ev)
     bad = absd > allowed
     k = int(bad.sum())
     if not k:
@@ -252,7 +341,8 @@ def _cmp_array(e: Array, g: Array, tol: Tolerance, path, check_dtype, check_devi
     ia = tuple(int(i) for i in np.unravel_index(int(np.argmax(np.where(bad, np.where(np.isfinite(absd), absd, np.inf), -1.0))), ev.shape))
     denom = np.abs(ev)
     rel = np.full(ev.shape, -1.0)
-    np.divide(absd, denom, out=rel, where=bad & (denom > 0) & np.isfinite(absd))
+    with np.errstate(over="ignore"):  # an error over a subnormal expected value: relative error inf
+        np.divide(absd, denom, out=rel, where=bad & (denom > 0) & np.isfinite(absd))
     rel[bad & ((denom == 0) | ~np.isfinite(absd))] = np.inf
     ir = tuple(int(i) for i in np.unravel_index(int(np.argmax(rel)), ev.shape))
     max_abs = float(absd[ia]) if ev.ndim else float(absd)
@@ -270,7 +360,74 @@ def _cmp_array(e: Array, g: Array, tol: Tolerance, path, check_dtype, check_devi
         msg = (f"{path}: {k} of {n} elements differ ({100.0 * k / n:.3g}%). "
                f"Worst absolute error {fmt(max_abs)} at {_idx(ia)} (expected {fmt(ev[ia])}, got {fmt(gv[ia])}); "
                f"worst relative error {fmt(max_rel)} at {_idx(ir)}. "
-               f"Allowed: |got - expected| <= atol + rtol * |expected| with {tol.describe()} ({e.dtype}).")
+               f"Allowed: |got - expected| <= atol + rtol * max(|expected|, largest |expected| in its row) "
+               f"with {tol.describe()} ({e.dtype}).")
     out.append(Mismatch(path, "values", msg, expected_excerpt=_excerpt(ev, ia), got_excerpt=_excerpt(gv, ia),
                         n_differ=k, n_total=n, max_abs=max_abs, max_abs_index=ia, max_rel=max_rel,
                         max_rel_index=ir))
+
+
+def scale_note(expected, got, *, tol: Tolerance, path: str = "output") -> str | None:
+    """Explain a pass that needed leniency: None unless some float64 element of ``got`` differs from
+    ``expected`` by more than the plain relative rule allows (``rtol * |expected|``) *and* by more
+    than rounding explains (more than ``1e-3 * rtol`` times its scale, :func:`row_scale`; more than
+    ``1000 * eps`` times the tensor's largest |expected|; more than ``1e-3 * atol``), while still
+    within tolerance.
+
+    The typical cause is a stabilising epsilon (``exp / (sum + 1e-8)``, ``log(p + 1e-12)``): correct
+    enough, and accepted, but visible where the expected value is (near) 0.  Only float64 is
+    examined: in float32 and float16 rounding alone reaches such differences.  Call it on outputs
+    that passed :func:`compare` (elements outside tolerance are ignored here).
+
+    Returns:
+        One sentence for the report, naming the worst such element, or None.
+    """
+    found: list[tuple[float, str, tuple[int, ...], float, float]] = []
+    _scale_walk(expected, got, tol, path, found)
+    if not found:
+        return None
+    d, where, idx, ev, gv = max(found, key=lambda t: t[0])
+    at = f"{where}{_idx(idx) if idx else ''}"
+    return (f"within tolerance; your values differ by up to {d:.1g} where the expected value is close to 0 "
+            f"({at}: expected {ev:.3g}, got {gv:.3g}), more than rounding explains — an epsilon in a "
+            "denominator or inside a log? Accepted: the difference is tiny next to the output's values.")
+
+
+def _scale_walk(e, g, tol: Tolerance, path: str, found: list) -> None:
+    if isinstance(e, Array):
+        if isinstance(g, Array) and g.shape == e.shape:
+            _scale_leaf(e.data, g.data, tol, path, found)
+        return
+    if isinstance(e, (tuple, list)) and isinstance(g, (tuple, list)) and len(e) == len(g):
+        for i, (ei, gi) in enumerate(zip(e, g)):
+            _scale_walk(ei, gi, tol, f"{path}[{i}]", found)
+        return
+    if isinstance(e, dict) and isinstance(g, dict):
+        for k in e:
+            if k in g:
+                _scale_walk(e[k], g[k], tol, f"{path}[{k!r}]", found)
+        return
+    if isinstance(e, float) and isinstance(g, (float, int)) and not isinstance(g, bool):
+        _scale_leaf(np.asarray(e, np.float64), np.asarray(float(g), np.float64), tol, path, found)
+
+
+def _scale_leaf(ed: np.ndarray, gd: np.ndarray, tol: Tolerance, path: str, found: list) -> None:
+    if ed.dtype != np.float64 or gd.dtype.kind not in "fiub" or ed.size == 0:
+        return
+    eps = float(np.finfo(np.float64).eps)
+    ev, gv = ed.astype(np.float64), gd.astype(np.float64)
+    fin = np.isfinite(ev) & np.isfinite(gv)
+    d = np.zeros(ev.shape)
+    np.subtract(gv, ev, out=d, where=fin)
+    d = np.abs(d)
+    scale = row_scale(ev)
+    whole = float(scale.max()) if scale.size else 0.0
+    noise = np.maximum(1e-3 * tol.rtol * scale, 1000.0 * eps * whole)
+    flagged = (fin & (d > tol.rtol * np.abs(np.where(fin, ev, 0.0))) & (d > noise) & (d > 1e-3 * tol.atol)
+               & (d <= tol.atol + tol.rtol * scale))
+    if not flagged.any():
+        return
+    flat = int(np.argmax(np.where(flagged, d, -1.0)))
+    idx = tuple(int(i) for i in np.unravel_index(flat, ev.shape)) if ev.ndim else ()
+    found.append((float(d[idx] if ev.ndim else d), path, idx, float(ev[idx] if ev.ndim else ev),
+                  float(gv[idx] if ev.ndim else gv)))

@@ -8,19 +8,22 @@ Evidence is of two kinds:
 * a generic pattern with its own proof: NaN/Inf in the output where the
   expected output is finite and the inputs hold large magnitudes (overflow).
 
-Nothing is guessed: no match, no diagnosis.
+Nothing is guessed: no match, no diagnosis.  When two known mistakes both
+match one case, :func:`reconcile` picks the one the function's other cases
+agree with.
 """
 
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass
 
 from grader.judge.compare import Mismatch, matches
 from grader.results import Diagnosis
 from grader.spec import Function, Tolerance
 from grader.sandbox.wire import Array, roundtrip
 
-__all__ = ["diagnose", "variant_outputs"]
+__all__ = ["diagnose", "variant_outputs", "reconcile", "Evidence"]
 
 OVERFLOW = Diagnosis(
     id="overflow",
@@ -83,7 +86,7 @@ def diagnose(function: Function, inputs, expected, got, mismatches: list[Mismatc
     """
     if not mismatches or any(m.kind == "structure" for m in mismatches):
         return None
-    loose = Tolerance(rtol=max(tol.rtol * 10, 1e-6), atol=max(tol.atol * 10, 1e-8))
+    loose = _loose(tol)
     for m in function.mistakes:
         v = variants.get(m.id)
         if v is None:
@@ -98,3 +101,80 @@ def diagnose(function: Function, inputs, expected, got, mismatches: list[Mismatc
                          evidence="NaN/Inf in your output where the expected output is finite, "
                                   f"with inputs up to {_max_input_magnitude(inputs):.3g} in magnitude.")
     return None
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One case instance of a function, as the grader saw it (input of :func:`reconcile`).
+
+    Attributes:
+        expected: decoded expected output.
+        got: decoded student output; meaningless when ``has_output`` is False.
+        has_output: the student's function returned on this case (no error, timeout...).
+        tol: the case's tolerance.
+        variants: :func:`variant_outputs` on this case's inputs (may be empty for a passed case:
+            then the case gives no evidence).
+        diagnosis: what :func:`diagnose` said for this case (None for a passed case).
+    """
+
+    expected: object
+    got: object
+    has_output: bool
+    tol: Tolerance
+    variants: dict
+    diagnosis: Diagnosis | None = None
+
+
+def _loose(tol: Tolerance) -> Tolerance:
+    return Tolerance(rtol=max(tol.rtol * 10, 1e-6), atol=max(tol.atol * 10, 1e-8))
+
+
+def reconcile(function: Function, evidence: list[Evidence]) -> list[Diagnosis | None]:
+    """Choose, across a function's cases, the mistake the evidence fits best.
+
+    :func:`diagnose` names the first mistake whose variant matches the student's
+    output on one case; on some cases two variants agree (``log(softmax)`` and
+    ``log(sum(exp))`` are both ``inf`` for logits ~1e4).  Here every mistake is
+    weighed on every case with an output: it is *contradicted* where its variant
+    is wrong but the student's output does not match it (the student's code is
+    not that variant), and *supported* where its variant is wrong and matches.
+    On a case where several mistakes match, the one with the fewest
+    contradictions (then the most support, then the spec's order) is named.
+
+    Args:
+        function: the function's spec.
+        evidence: one :class:`Evidence` per case instance, in the grader's order.
+
+    Returns:
+        The diagnosis per case (unchanged where only one mistake matches, or none).
+    """
+    order = {m.id: i for i, m in enumerate(function.mistakes)}
+    contra = {m.id: 0 for m in function.mistakes}
+    support = {m.id: 0 for m in function.mistakes}
+    matching: list[list[str]] = []
+    for ev in evidence:
+        here: list[str] = []
+        if ev.has_output:
+            for m in function.mistakes:
+                v = ev.variants.get(m.id)
+                if v is None or matches(ev.expected, v, tol=ev.tol):
+                    continue  # no variant, or the variant is right here: no evidence either way
+                if matches(v, ev.got, tol=_loose(ev.tol)):
+                    support[m.id] += 1
+                    here.append(m.id)
+                else:
+                    contra[m.id] += 1
+        matching.append(here)
+    out: list[Diagnosis | None] = []
+    for ev, here in zip(evidence, matching):
+        d = ev.diagnosis
+        if d is not None and d.id in order and len(here) > 1:
+            best = min(here, key=lambda k: (contra[k], -support[k], order[k]))
+            if best != d.id:
+                m = next(x for x in function.mistakes if x.id == best)
+                d = Diagnosis(id=m.id, title=m.title or m.id.replace("_", " "), hint=m.hint,
+                              evidence="Your output matches this known mistake on this case's inputs, and "
+                                       "on the other cases too (another known mistake matches here but not "
+                                       "elsewhere).")
+        out.append(d)
+    return out

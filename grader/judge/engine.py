@@ -31,7 +31,7 @@ from grader.errors import DeviceError
 from grader.judge import compare as cmp
 from grader.judge.runner import FIRST_CALL_GRACE, Context, instance_limits, run_function
 from grader.judge.scan import hits_for, scan
-from grader.judge.verdict import VerdictContext, case_result, early_result
+from grader.judge.verdict import VerdictContext, early_result, function_results
 from grader.results import AssignmentResult, CaseResult, GradeResult
 from grader.sandbox import protocol
 from grader.sandbox.worker import Worker, describe_exit
@@ -124,7 +124,8 @@ def _plans(assignment: Assignment, module: SourceModule, catalog, options: Optio
         if module.syntax_error:
             plan.early = [early_result(f, i, options.devices, "error", module.syntax_error) for i in insts]
         elif f.name not in module.names and "*" not in module.names:
-            msg = (f"`{f.name}` is not defined in {os.path.basename(module.filename)}. "
+            why = module.why_missing(f.name) if hasattr(module, "why_missing") else None
+            msg = (f"{why}." if why else f"`{f.name}` is not defined in {os.path.basename(module.filename)}. "
                    "Write it with the signature from the assignment.")
             plan.early = [early_result(f, i, options.devices, "not_implemented", msg) for i in insts]
         else:
@@ -234,19 +235,6 @@ def _cell_notes(imp, module: SourceModule) -> list[str]:
     return notes
 
 
-def _locator(module: SourceModule):
-    by_file = {c.filename: c.number for c in module.run_cells() if c.number}
-
-    def locate(file, line):
-        if file in by_file:
-            return f"cell {by_file[file]}, line {line}"
-        if file == module.filename:
-            return module.where(line) if hasattr(module, "where") else f"line {line}"
-        return None
-
-    return locate
-
-
 def _output_text(session) -> str:
     out, err, dropped, hidden = session.printed
     text = out.decode("utf-8", "replace") + err.decode("utf-8", "replace")
@@ -279,7 +267,7 @@ def _run_chunk(assignment: Assignment, plans: list[_Plan], module: SourceModule,
     outputs: list[tuple[str, str]] = []
     notes: list[str] = []
     pending = list(plans)
-    ref = getattr(catalog, "references", {}).get(assignment.id)
+    ref = catalog.references.get(assignment.id) if catalog.kind == "project" else None
     while pending:
         if time.monotonic() > deadline:
             for p in pending:
@@ -331,11 +319,10 @@ def _run_chunk(assignment: Assignment, plans: list[_Plan], module: SourceModule,
         for p, evidence in done:
             vctx = VerdictContext(assignment=assignment, function=p.function, devices=devices,
                                   names=catalog.arg_names(assignment, p.function), static_hits=p.hits,
-                                  where=module.where if hasattr(module, "where") else None,
-                                  locate=_locator(module),
+                                  where=module.where, locate=module.locate,
                                   memory_mb=assignment.limits_for(p.function).memory_mb)
-            cases = [case_result(vctx, iev) for iev in evidence]
-            if session.stop is not None and session.stop.reason == "protocol":
+            cases = function_results(vctx, evidence)
+            if p.function.name in session.suspects:
                 cases = _tampered(cases, session.stop.detail)
             results[p.function.name] = cases
         finished = {p.function.name for p, _ in done}
@@ -449,6 +436,6 @@ def grade_submission(submission: Submission, catalog, *, assignments: tuple[str,
         assignments=tuple(results), devices=tuple(options.devices), seconds=time.monotonic() - t0,
         graded_at=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         versions={"grade": __version__, "torch": torch.__version__},
-        kit=getattr(catalog, "kit_info", None),
+        kit=catalog.kit_info,
     )
 

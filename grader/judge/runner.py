@@ -33,7 +33,7 @@ from grader.sandbox.wire import roundtrip
 
 __all__ = ["Limits", "DeviceEvidence", "GradEvidence", "InstanceEvidence", "run_function", "FIRST_CALL_GRACE"]
 
-FIRST_CALL_GRACE = 10.0  # CPU seconds added to the first call of each function in a process
+FIRST_CALL_GRACE = 5.0  # seconds added to the first call of each function in a process (CPU and wall)
 
 
 @dataclass(frozen=True)
@@ -51,9 +51,10 @@ def instance_limits(inst: Instance, *, floor: float, factor: float, time_scale: 
     cpu = (floor + factor * inst.ref_seconds * runs) * time_scale
     if inst.kind == "trajectory":
         cpu += floor * time_scale  # one more floor for the grader's own per-step work in the child
-    if first:
-        cpu += FIRST_CALL_GRACE * time_scale
     wall = 3.0 * cpu + 5.0 + (5.0 if device != "cpu" else 0.0)
+    if first:
+        grace = FIRST_CALL_GRACE * time_scale
+        cpu, wall = cpu + grace, wall + grace
     return Limits(cpu=cpu, wall=wall)
 
 
@@ -172,33 +173,33 @@ def _run_one(session: Session, name: str, inst: Instance, dev: str, inputs, seed
 
 def _drive_trajectory(session: Session, name: str, inst: Instance, dev: str, ev: DeviceEvidence, budget: dict,
                       names: list):
-    """Drive the student's update rule step by step; return its :class:`~grader.judge.trajectory.Run`
-    (None when a run did not complete)."""
+    """Run a trajectory case: the child drives the student's update rule for every step (the objective is
+    data) and returns the whole run; the grader recomputes every loss from the returned parameters and
+    compares the run with the reference's. Returns the :class:`~grader.judge.trajectory.Run` (None when
+    no run came back)."""
     from grader.judge import trajectory as tj
+    from grader.kit.payload import trajectory_data
 
-    call = inst.call
-    if call is None:  # a kit instance: rebuild the first call from the shipped inputs
-        from grader.sandbox.wire import to_torch
-        from grader.spec import Call
-
-        raw = to_torch(inst.inputs)
-        call = Call(tuple(raw.get("args", ())), dict(raw.get("kwargs", {})))
-    gen = tj.drive(inst.case.trajectory, call, names)
+    traj = inst.case.trajectory
+    out = session.run(function=name, device=dev, inputs=inst.inputs, seed=0, cpu_limit=max(budget["cpu"], 0.05),
+                      wall_limit=max(budget["wall"], 0.5), hidden=inst.case.hidden,
+                      trajectory={"spec": trajectory_data(traj), "names": list(names)})
+    ev.outcomes.append(out)
+    if out.report is None:
+        ev.stop = out.stop
+        return None
+    if out.report.status not in ("ok", "error") or not isinstance(out.report.output, dict):
+        return None
     try:
-        c = next(gen)
-        while True:
-            out = _run_one(session, name, inst, dev, _inputs_of(c), 0, budget)
-            ev.outcomes.append(out)
-            if out.report is None:
-                ev.stop = out.stop
-                gen.close()
-                return None
-            if out.report.status != "ok":
-                gen.close()
-                return None
-            c = gen.send(out.report.output)
-    except StopIteration as stop:
-        return stop.value
+        run = tj.Run.from_data(out.report.output)
+    except (KeyError, TypeError, ValueError):
+        return None
+    import numpy as np
+
+    params = tuple(np.asarray(p, dtype=np.float64).reshape(-1) for p in run.params[:traj.steps])
+    losses = tuple(traj.objective.loss(p) if np.isfinite(p).all() else float("nan") for p in params)
+    return tj.Run(params=params, losses=losses, start_loss=inst.expected.start_loss, error=run.error[:300],
+                  stopped_at=run.stopped_at, states=run.states[:traj.steps])
 
 
 def run_function(session: Session, function, insts: list, ctx: Context, *, first: bool) -> tuple[list, Stop | None]:

@@ -19,7 +19,7 @@ import numpy as np
 
 from grader.judge.properties import as_numpy
 
-__all__ = ["Run", "drive", "run_inprocess", "part", "bind_names"]
+__all__ = ["Run", "StepFailed", "drive", "run_inprocess", "part", "bind_names"]
 
 
 @dataclass(frozen=True)
@@ -54,6 +54,13 @@ class Run:
                    error=str(d.get("error", "")), stopped_at=d.get("stopped_at"),
                    states=tuple({str(k): as_numpy(v).astype(np.float64) for k, v in st.items()}
                                 for st in d.get("states", ())))
+
+
+@dataclass(frozen=True)
+class StepFailed:
+    """Sent into :func:`drive` instead of an output when the update rule raised: the run ends there."""
+
+    message: str
 
 
 def bind_names(fn: Callable) -> list[str]:
@@ -143,6 +150,8 @@ def drive(traj, call, names: list[str]) -> Generator[Any, Any, Run]:
         if t_at:
             c = _set(c, t_at, t)
         out = yield c
+        if isinstance(out, StepFailed):
+            return Run(tuple(params), tuple(losses), start, f"step {step}: {out.message}", step, tuple(states))
         try:
             new = _as_tensor(_pick(out, traj.param_out), param)
             if tuple(new.shape) != shape:

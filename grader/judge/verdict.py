@@ -32,7 +32,7 @@ from grader.sandbox.worker import describe_exit
 from grader.spec import Assignment, Function, Tolerance
 from grader.status import Status, worst
 
-__all__ = ["VerdictContext", "case_result", "early_result"]
+__all__ = ["VerdictContext", "case_result", "early_result", "function_results"]
 
 _FORM_KINDS = ("structure", "shape", "dtype", "device", "nonfinite")
 
@@ -351,7 +351,7 @@ def case_result(ctx: VerdictContext, iev: InstanceEvidence) -> CaseResult:
                     banned_names.append(label)
             violations.extend(v for v in r.violations if v not in violations)
         bad = next((r for r in reps if r.status != "ok"), None)
-        if ev.stop is not None and (bad is None or inst.kind == "trajectory"):
+        if ev.stop is not None and bad is None:
             st, msg = _stop_message(ev.stop, ctx.memory_mb)
             dev_runs.append(DeviceRun(dev, st, msg))
             continue
@@ -368,8 +368,8 @@ def case_result(ctx: VerdictContext, iev: InstanceEvidence) -> CaseResult:
             else:
                 prefix = "ran out of memory" if bad.status == "oom" else "your code raised an exception"
                 step = ""
-                if inst.kind == "trajectory":
-                    step = f" at step {len(reps)} of the trajectory"
+                if inst.kind == "trajectory" and ev.trajectory is not None and ev.trajectory.stopped_at:
+                    step = f" at step {ev.trajectory.stopped_at} of the trajectory"
                 dev_runs.append(DeviceRun(dev, Status.ERROR, f"{prefix}{step}:\n{_format_error(bad.error, hidden)}",
                                           seconds=bad.seconds))
             continue
@@ -448,3 +448,30 @@ def case_result(ctx: VerdictContext, iev: InstanceEvidence) -> CaseResult:
                       violations=tuple(violations), runs=tuple(dev_runs), seconds=round(seconds, 6),
                       notes=tuple(notes), properties=tuple(properties), series=series)
 
+
+
+def function_results(ctx: VerdictContext, evidence: list[InstanceEvidence]) -> list[CaseResult]:
+    """Judge every instance of one function, then name each failing case's mistake with the evidence of
+    all its cases (:func:`grader.judge.diagnose.reconcile`: where two known mistakes fit one case, the one
+    the other cases agree with)."""
+    import dataclasses
+
+    from grader.judge.diagnose import Evidence, reconcile
+
+    cases = [case_result(ctx, iev) for iev in evidence]
+    plain = [(i, iev) for i, iev in enumerate(evidence) if iev.inst.kind == "plain" and not iev.inst.error]
+    if not ctx.function.mistakes or not any(cases[i].diagnosis for i, _ in plain):
+        return cases
+    items = []
+    for i, iev in plain:
+        cpu = next((e for e in iev.devices if e.device == "cpu"), None)
+        got = cpu.output if cpu is not None else None
+        failed = cases[i].status is Status.FAILED
+        items.append(Evidence(expected=iev.inst.expected, got=got, has_output=got is not None,
+                              tol=ctx.assignment.tolerance_for(ctx.function, iev.inst.case, iev.inst.dtype),
+                              variants=variant_results(ctx.function, iev.inst) if failed else {},
+                              diagnosis=cases[i].diagnosis))
+    for (i, _), diag in zip(plain, reconcile(ctx.function, items)):
+        if cases[i].status is Status.FAILED and diag is not None and diag != cases[i].diagnosis:
+            cases[i] = dataclasses.replace(cases[i], diagnosis=diag)
+    return cases

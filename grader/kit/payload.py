@@ -180,7 +180,8 @@ def combine_versions(versions: dict[str, str]) -> str:
 # building the payload of one assignment (instructor side: needs the references)
 
 
-def _trajectory_data(traj) -> dict | None:
+def trajectory_data(traj) -> dict | None:
+    """A :class:`grader.spec.Trajectory` as JSON-able data (its objective by :meth:`to_data`)."""
     if traj is None:
         return None
     return {"objective": traj.objective.to_data(), "steps": traj.steps, "param": traj.param, "grad": traj.grad,
@@ -248,7 +249,7 @@ def assignment_payload(catalog, assignment: Assignment) -> tuple[dict, dict, str
             "mistakes": [{"id": m.id, "title": m.title, "hint": m.hint} for m in f.mistakes],
             "cases": [{"id": c.id, "points": float(c.points), "dtypes": list(c.dtypes), "description": c.description,
                        "tolerance": _tol_map(c.tolerance), "repeats": int(c.repeats), "random": bool(c.random),
-                       "trajectory": _trajectory_data(c.trajectory), "gradcheck": bool(c.gradcheck)}
+                       "trajectory": trajectory_data(c.trajectory), "gradcheck": bool(c.gradcheck)}
                       for c in f.cases if not c.hidden],
         })
     entry = {
@@ -275,7 +276,7 @@ def assignment_version(catalog, assignment: Assignment) -> str:
     Computed once per catalog and assignment (it evaluates the visible cases
     and the mistake variants, about a second for the largest assignment).
     """
-    if getattr(catalog, "kind", "") == "kit":
+    if catalog.kind == "kit":
         return catalog.versions[assignment.id]
     key = (id(catalog), assignment.id)
     hit = _VERSIONS.get(key)
@@ -287,7 +288,7 @@ def assignment_version(catalog, assignment: Assignment) -> str:
 
 def kit_version(catalog, assignment_ids: tuple[str, ...] = ()) -> str:
     """The kit version of a release of ``assignment_ids`` (default: every assignment) from ``catalog``."""
-    if getattr(catalog, "kind", "") == "kit" and not assignment_ids:
+    if catalog.kind == "kit" and not assignment_ids:
         return catalog.kit_info["version"]
     ids = assignment_ids or catalog.ids
     return combine_versions({a: assignment_version(catalog, catalog.get(a)) for a in ids})

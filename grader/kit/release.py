@@ -83,7 +83,8 @@ def _min_score_from_workflow(text: str) -> str:
 def _pyproject(project: Path) -> str:
     import tomllib
 
-    deps = ["torch==2.13.0", "numpy", "click>=8.1", "jinja2>=3.1", "nbformat>=5.9", "rich>=13"]
+    deps = ["torch==2.13.0", "numpy", "click>=8.1", "jinja2>=3.1", "nbformat>=5.9", "rich>=13", "scipy>=1.11",
+            "ipython>=8.0"]
     requires = ">=3.11"
     pp = project / "pyproject.toml"
     if pp.is_file():
@@ -321,7 +322,7 @@ def build_kit(out: str | os.PathLike, *, reference_dir: str | os.PathLike | None
             raise ReleaseError(f"grade release needs the project's references: {ref / 'specs'} does not exist. "
                                "Run it in the project (not in a kit) or pass --reference DIR.")
         catalog = load_catalog(ref)
-    if getattr(catalog, "kind", "project") != "project":
+    if catalog.kind != "project":
         raise ReleaseError("grade release builds a kit from the project's references, not from another kit.")
     selected = [catalog.get(a) for a in assignments] if assignments else list(catalog.assignments)
     stubs = Path(stubs_dir) if stubs_dir else Path(catalog.reference_dir).parent / "assignments"

@@ -4,12 +4,23 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["pts", "size", "assignment_notes", "loss_curve_svg"]
+__all__ = ["pts", "size", "label", "assignment_notes", "loss_curve_svg", "kit_notice"]
 
 
 def pts(x: float) -> str:
     """Points as people write them: ``2``, ``1.5``, ``0.25`` (no trailing zeros)."""
     return f"{x:.2f}".rstrip("0").rstrip(".") if x != int(x) else str(int(x))
+
+
+def label(status) -> str:
+    """How reports write a status: a case status's :attr:`grader.status.Status.label`, or an
+    assignment status (``missing``) with underscores as spaces."""
+    from grader.status import Status
+
+    try:
+        return Status(str(status)).label
+    except ValueError:
+        return str(status).replace("_", " ")
 
 
 def size(n: int) -> str:
@@ -19,6 +30,16 @@ def size(n: int) -> str:
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.3g} {unit}"
         n /= 1024
     return f"{n} B"
+
+
+def kit_notice(result) -> str | None:
+    """The student kit's reminder that hidden cases are graded later, or None in the full project."""
+    kit = getattr(result, "kit", None)
+    if not kit:
+        return None
+    hidden = kit.get("hidden_cases", 0)
+    return (f"Student kit {kit.get('version', '')}: this score covers the visible cases only. "
+            f"{hidden} hidden case(s) are graded by your instructor; this is not your final grade.")
 
 
 def assignment_notes(a) -> list[str]:

@@ -38,6 +38,7 @@ def _case_output(c: CaseResult) -> str:
         lines.append(c.description)
     if c.status == "passed":
         lines.append(f"passed on {c.device}")
+        lines.extend(f"note: {n}" for n in c.notes)
     else:
         lines.append(f"status: {c.status.replace('_', ' ')}")
         if c.message:
@@ -75,6 +76,7 @@ def to_gradescope(result: GradeResult, *, hidden_visibility: str = "after_publis
         summary.append(f"{a.id}: {_pts(a.score)}/{_pts(a.max_score)} ({a.status.replace('_', ' ')})")
         if a.message and a.status in ("error", "missing"):
             summary.append("  " + a.message.splitlines()[0])
+        summary.extend("  note: " + n for n in a.notes)
         for ci, c in enumerate(a.cases, 1):
             tests.append({
                 "name": f"{a.id} · {c.function} · {c.id} [{c.dtype}]" + (" (hidden)" if c.hidden else ""),

@@ -24,7 +24,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
 from grader.results import AssignmentResult, CaseResult, GradeResult, function_status
-from grader.report.format import assignment_notes, loss_curve_svg
+from grader.report.format import assignment_notes, label, loss_curve_svg
 from grader.report.jsonio import atomic_write_text
 
 __all__ = ["render_html", "write_html"]
@@ -32,9 +32,6 @@ __all__ = ["render_html", "write_html"]
 _ENV: Environment | None = None
 
 #: Worst first, for a function's overall status.
-_SEVERITY = ("banned", "timeout", "error", "failed", "not_implemented", "skipped", "passed")
-STATUS_LABEL = {"not_implemented": "not implemented", "passed": "passed", "failed": "failed", "error": "error",
-                "timeout": "timeout", "banned": "banned", "skipped": "skipped", "missing": "missing"}
 
 
 def _pts(x: float) -> str:
@@ -59,7 +56,7 @@ def _env() -> Environment:
                            trim_blocks=True, lstrip_blocks=True)
         _ENV.filters["pts"] = _pts
         _ENV.filters["many"] = lambda n, noun: f"{_pts(n)} {noun}{'' if n == 1 else 's'}"
-        _ENV.filters["label"] = lambda s: STATUS_LABEL.get(s, str(s).replace("_", " "))
+        _ENV.filters["label"] = label
         _ENV.filters["gist"] = _gist
         _ENV.filters["firstline"] = lambda s: (str(s).strip().splitlines() or [""])[0]
         _ENV.filters["curve"] = lambda series: Markup(loss_curve_svg(series)) if series else ""

@@ -30,6 +30,7 @@ import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+from grader.report.format import assignment_notes
 from grader.results import AssignmentResult, CaseResult, GradeResult
 from grader.report.jsonio import atomic_write_text
 
@@ -132,7 +133,8 @@ def _suite(a: AssignmentResult, result: GradeResult, notice: str | None) -> ET.E
     if a.message and a.status in ("missing", "error"):
         err = ET.SubElement(suite, "system-err")
         err.text = _x(a.message)
-    out_text = "\n".join(f"--- {fn} ---\n{t}" for fn, t in a.output)
+    out_text = "\n".join([f"--- {fn} ---\n{t}" for fn, t in a.output]
+                         + [f"--- note ---\n{n}" for n in assignment_notes(a)])
     if out_text:
         so = ET.SubElement(suite, "system-out")
         so.text = _x(out_text)
@@ -147,7 +149,7 @@ def _suite(a: AssignmentResult, result: GradeResult, notice: str | None) -> ET.E
 def render_junit(result: GradeResult, *, notice: str | None = None) -> str:
     """``result`` as a JUnit XML document (a ``<testsuites>`` root; see the module docs)."""
     if notice is None:
-        from grader.cli import kit_notice
+        from grader.report.format import kit_notice
 
         notice = kit_notice(result)
     root = ET.Element("testsuites", name=f"grade: {os.path.basename(str(result.submission).rstrip('/')) or 'submission'}")
@@ -165,6 +167,6 @@ def write_junit(result: GradeResult, path: str | os.PathLike, *, notice: str | N
     """Write ``result`` as JUnit XML to ``path`` (atomically); return the path.
 
     Args:
-        notice: the student kit's notice (default: :func:`grader.cli.kit_notice` of ``result``).
+        notice: the student kit's notice (default: :func:`grader.report.format.kit_notice` of ``result``).
     """
     return atomic_write_text(path, render_junit(result, notice=notice))

@@ -13,6 +13,7 @@ import os
 from collections import OrderedDict
 from pathlib import Path
 
+from grader.report.format import assignment_notes, label
 from grader.results import CaseResult, GradeResult, function_status
 from grader.report.jsonio import atomic_write_text
 
@@ -20,7 +21,6 @@ __all__ = ["render_summary", "write_summary", "MAX_FAILING"]
 
 MAX_FAILING = 60
 
-_LABEL = {"not_implemented": "not implemented", "missing": "missing"}
 _ICON = {"passed": "✅", "failed": "❌", "banned": "⛔", "not_implemented": "⬜", "error": "💥",
          "timeout": "⏱️", "skipped": "⏭️", "missing": "⬜"}
 
@@ -45,7 +45,7 @@ def _first_line(message: str) -> str:
 
 
 def _status(s: str) -> str:
-    return f"{_ICON.get(s, '')} {_LABEL.get(s, s)}".strip()
+    return f"{_ICON.get(s, '')} {label(s)}".strip()
 
 
 
@@ -113,6 +113,12 @@ def render_summary(result: GradeResult, *, min_score: float | None = None, notic
                 lines.append("")
                 lines.append(f"… and {len(failing) - MAX_FAILING} more failing cases: see the HTML report.")
             lines.append("")
+    notes = [(a, n) for a in result.assignments for n in assignment_notes(a)]
+    if notes:
+        lines += [f"### Notes ({len(notes)})", ""]
+        for a, n in notes[:MAX_FAILING]:
+            lines.append(f"- `{a.id}`: {_cell(n, 500)}")
+        lines.append("")
     return "\n".join(lines) + "\n"
 
 

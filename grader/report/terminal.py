@@ -14,7 +14,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from grader.report.format import assignment_notes
+from grader.report.format import assignment_notes, label
 from grader.results import AssignmentResult, CaseResult, GradeResult, function_status
 
 __all__ = ["print_result", "STATUS_STYLE"]
@@ -24,7 +24,6 @@ STATUS_STYLE = {
     "timeout": "red", "skipped": "dim", "missing": "yellow",
 }
 
-_LABEL = {"not_implemented": "not implemented"}
 
 
 def _fmt(x: float) -> str:
@@ -32,7 +31,7 @@ def _fmt(x: float) -> str:
 
 
 def _status(s: str) -> Text:
-    return Text(_LABEL.get(s, s), style=STATUS_STYLE.get(s, ""))
+    return Text(label(s), style=STATUS_STYLE.get(s, ""))
 
 
 def print_result(result: GradeResult, *, console: Console | None = None, verbose: bool = False,

@@ -99,6 +99,8 @@ class RunRequest:
         device: ``"cpu"`` or ``"cuda"``.
         seed: seed of torch's default generator right before the call.
         inputs: the input tree (:func:`layout_inputs`'s header).
+        trajectory: for a trajectory case, ``{"spec": Trajectory data, "names": parameter names}``:
+            the child drives the update rule for every step itself and reports the whole run.
     """
 
     index: int
@@ -107,10 +109,14 @@ class RunRequest:
     device: str
     seed: int
     inputs: dict
+    trajectory: dict | None = None
 
     def to_meta(self) -> dict:
-        return {"kind": "run", "index": self.index, "nonce": self.nonce, "function": self.function,
+        meta = {"kind": "run", "index": self.index, "nonce": self.nonce, "function": self.function,
                 "device": self.device, "seed": self.seed, "inputs": self.inputs}
+        if self.trajectory is not None:
+            meta["trajectory"] = self.trajectory
+        return meta
 
 
 # --------------------------------------------------------------------------- child -> parent (untrusted)

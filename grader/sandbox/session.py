@@ -29,7 +29,6 @@ import mmap
 import os
 import secrets
 import selectors
-import shutil
 import signal
 import struct
 import tempfile
@@ -38,6 +37,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from grader.sandbox import protocol, wire
+from grader.sandbox.procfs import _rss_kb, cpu_seconds, remove_tree, run_queue_seconds
 from grader.sandbox.protocol import ImportReport, InputLayout, ProtocolError, RunReport, RunRequest, Setup
 
 __all__ = ["Session", "Stop", "RunOutcome", "ImportOutcome", "EXIT_GRACE", "MAX_RESULT_BYTES", "remove_tree",
@@ -45,75 +45,7 @@ __all__ = ["Session", "Stop", "RunOutcome", "ImportOutcome", "EXIT_GRACE", "MAX_
 
 MAX_RESULT_BYTES = 512 << 20
 EXIT_GRACE = 2.0
-_CLK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 _HEAD = struct.Struct("<4sIQ")
-
-
-def cpu_seconds(pid: int) -> float | None:
-    """CPU seconds (user + system, all threads) used so far by process ``pid``, from ``/proc/PID/stat``."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            stat = f.read()
-        fields = stat[stat.rindex(b")") + 2:].split()
-        return (int(fields[11]) + int(fields[12])) / _CLK
-    except (OSError, ValueError, IndexError):
-        return None
-
-
-def _rss_kb(pid: int) -> int | None:
-    try:
-        with open(f"/proc/{pid}/status", "rb") as f:
-            for line in f:
-                if line.startswith(b"VmRSS:"):
-                    return int(line.split()[1])
-    except (OSError, ValueError):
-        return None
-    return None
-
-
-def remove_tree(path: str) -> bool:
-    """Remove ``path`` even if the student made files in it immutable or read-only; True when gone."""
-    def clear_flags(p: str) -> None:
-        try:
-            import fcntl
-
-            fs_ioc_getflags, fs_ioc_setflags = 0x80086601, 0x40086602
-            fd = os.open(p, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
-            try:
-                buf = bytearray(4)
-                fcntl.ioctl(fd, fs_ioc_getflags, buf)
-                flags = int.from_bytes(buf, "little") & ~(0x10 | 0x20)  # FS_IMMUTABLE_FL, FS_APPEND_FL
-                fcntl.ioctl(fd, fs_ioc_setflags, flags.to_bytes(4, "little"))
-            finally:
-                os.close(fd)
-        except OSError:
-            pass
-
-    def onerror(func, p, exc_info):
-        for q in (p, os.path.dirname(p)):
-            clear_flags(q)
-            try:
-                os.chmod(q, 0o700)
-            except OSError:
-                pass
-        try:
-            if os.path.isdir(p) and not os.path.islink(p):
-                os.rmdir(p)
-            else:
-                os.unlink(p)
-        except OSError:
-            pass
-
-    if not os.path.lexists(path):
-        return True
-    shutil.rmtree(path, onerror=onerror)
-    if os.path.lexists(path):
-        for root, dirs, files in os.walk(path, topdown=False):
-            for n in files + dirs:
-                clear_flags(os.path.join(root, n))
-            clear_flags(root)
-        shutil.rmtree(path, ignore_errors=True)
-    return not os.path.lexists(path)
 
 
 @dataclass(frozen=True)
@@ -212,6 +144,7 @@ class Session:
         self._tmp = None
         self._segments: list[str] = []
         self._hidden = False
+        self.history: list[str] = []  # the function of every run sent, in order
 
     # -- lifecycle ----------------------------------------------------------
     def __enter__(self) -> "Session":
@@ -275,12 +208,22 @@ class Session:
         return ImportOutcome(rep, None, cpu)
 
     def run(self, *, function: str, device: str, inputs: Any, seed: int, cpu_limit: float, wall_limit: float,
-            hidden: bool = False) -> RunOutcome:
-        """Run ``function`` on ``inputs`` (a decoded ``{"args", "kwargs"}`` tree) and wait for its report."""
+            hidden: bool = False, trajectory: dict | None = None) -> RunOutcome:
+        """Run ``function`` on ``inputs`` (a decoded ``{"args", "kwargs"}`` tree) and wait for its report.
+
+        With ``trajectory`` the child drives the function as an update rule for every step of a
+        trajectory case and reports the whole run (see :class:`~grader.sandbox.protocol.RunRequest`).
+        """
         if not self.alive:
             return RunOutcome(None, self.stop or Stop("crash", "the process is no longer running"))
+        # Bytes that arrived since the last report belong to the previous run, not to this one.
+        if self._extra_bytes():
+            self._halt(Stop("protocol", "the process wrote to the grader's result channel out of turn (a frame "
+                                        "the grader did not ask for); the results of this process are not trusted"))
+            return RunOutcome(None, self.stop)
         index = self._next_index
         self._next_index += 1
+        self.history.append(function)
         nonce = secrets.randbits(63)
         layout: InputLayout | None = None
         value = None
@@ -293,7 +236,7 @@ class Session:
         else:
             header, value = None, inputs
         req = RunRequest(index=index, nonce=nonce, function=function, device=device, seed=int(seed),
-                         inputs=header)
+                         inputs=header, trajectory=trajectory)
         self._hidden = hidden
         mark = self._output_mark()
         self._send(wire.encode(value, req.to_meta()) if header is None else wire.encode(None, req.to_meta()))
@@ -399,8 +342,9 @@ class Session:
                     return
                 try:
                     self._parse()
-                except (wire.WireError, ProtocolError) as e:
-                    self._halt(Stop("protocol", f"the process corrupted the grader's result channel ({e}); stopped."))
+                except Exception as e:  # noqa: BLE001 - whatever the bytes (RecursionError included): a verdict
+                    why = str(e) if isinstance(e, (wire.WireError, ProtocolError)) else type(e).__name__
+                    self._halt(Stop("protocol", f"the process corrupted the grader's result channel ({why})"))
                     return
             else:
                 self._take_stream(name, data)
@@ -428,6 +372,8 @@ class Session:
         """Pump until ``done()``; stop the child on a limit. Returns True, or None when stopped."""
         start = time.monotonic()
         deadline = start + wall_limit
+        backstop = start + max(10 * wall_limit, wall_limit + 120)  # however starved: never wait longer
+        rq0 = run_queue_seconds(self.pid) if self.pid else None
         next_poll = 0.0
         while True:
             if self.stop is not None:
@@ -441,11 +387,16 @@ class Session:
                 self._lost()
                 return None
             if now >= deadline:
-                if quiet:
+                # Time the child spent waiting for a CPU (a busy machine) does not count: move the deadline.
+                rq = run_queue_seconds(self.pid) if (rq0 is not None and self.pid) else None
+                if rq is not None and rq - rq0 > 0 and now < backstop:
+                    deadline = min(start + wall_limit + (rq - rq0), backstop)
+                if now >= deadline:
+                    if quiet:
+                        return None
+                    self._halt(Stop("timeout", f"ran for more than {wall_limit:.3g} s of wall-clock time (the limit "
+                                               "for this case; is it waiting or sleeping?)", limit_s=wall_limit))
                     return None
-                self._halt(Stop("timeout", f"ran for more than {wall_limit:.3g} s of wall-clock time (the limit "
-                                           "for this case; is it waiting or sleeping?)", limit_s=wall_limit))
-                return None
             if now >= next_poll:
                 next_poll = now + 0.02
                 cpu = cpu_seconds(self.pid)
@@ -526,6 +477,14 @@ class Session:
         if self._tmp:
             remove_tree(self._tmp)
             self._tmp = None
+
+    @property
+    def suspects(self) -> set[str]:
+        """After a protocol violation: the function whose results it may have forged (the function of the
+        last run sent: frames that arrived before a request was sent are caught before it is); empty otherwise."""
+        if self.stop is None or self.stop.reason != "protocol" or not self.history:
+            return set()
+        return {self.history[-1]}
 
     @property
     def printed(self) -> tuple[bytes, bytes, int, int]:

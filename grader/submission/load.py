@@ -5,9 +5,9 @@ in the grader's process.  Its source is handed to the sandbox.
 
 * a folder: ``<id>.py`` (or ``<id>.ipynb``) per assignment;
 * one ``.py`` file holding any of the functions;
-* one Jupyter notebook (read with nbformat): code cells are joined; IPython
-  magics (``%...``, ``%%cell``), shell lines (``!...``) and help lines
-  (``x?``) are replaced by ``pass`` so line numbers and blocks stay intact.
+* one Jupyter notebook (read with nbformat): its code cells, run one by one
+  as Jupyter runs them, IPython syntax translated
+  (:mod:`grader.submission.notebook`); every message names the cell.
 
 """
 
@@ -19,7 +19,12 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["Cell", "SourceModule", "Submission", "SubmissionError", "load_submission", "read_source", "notebook_source"]
+__all__ = ["Cell", "SourceModule", "Submission", "SubmissionError", "load_submission", "read_source", "notebook_source",
+           "read_notebook_module"]
+
+
+_CELL_HEADER = re.compile(r"# --- notebook cell (\d+) ---$")
+_DEF = re.compile(r"^[ \t]*(?:async[ \t]+)?(?:def|class)[ \t]+([A-Za-z_]\w*)", re.M)
 
 
 from grader.errors import SubmissionError  # noqa: E402 - re-exported
@@ -64,6 +69,8 @@ class SourceModule:
         cells: what the sandbox runs, in order (empty: :attr:`source` as one cell).
         notebook: the module is a Jupyter notebook (the sandbox installs IPython's
             ``display``/``get_ipython`` helpers).
+        unrun: ``(name, why)`` for functions and classes written in notebook cells that do not
+            run (a syntax error, a ``%%bash`` cell...): see :meth:`why_missing`.
     """
 
     name: str
@@ -74,18 +81,44 @@ class SourceModule:
     notes: tuple[str, ...] = ()
     cells: tuple[Cell, ...] = ()
     notebook: bool = False
+    unrun: tuple[tuple[str, str], ...] = ()
+
+    def why_missing(self, name: str) -> str | None:
+        """Why ``name`` is not defined although the notebook writes it: ``"`softmax` is written in
+        cell 4, which was not run: SyntaxError at cell 4, line 5: expected ':'"``; None if it is not
+        written in a cell that did not run."""
+        for n, why in self.unrun:
+            if n == name:
+                return f"`{name}` is written in {why}"
+        return None
 
     def run_cells(self) -> tuple[Cell, ...]:
         """The cells to execute (a ``.py`` file: its whole source as one cell)."""
         return self.cells or (Cell(number=0, source=self.source, filename=self.filename),)
 
+    def locate(self, filename: str | None, line: int | None) -> str | None:
+        """Where a traceback frame or a run-time hit is, as the student sees it: ``"cell 4, line 3"``
+        for a frame of a notebook cell (compiled under :attr:`Cell.filename`, with the cell's own line
+        numbers), ``"line 12"`` for a frame of the ``.py`` file, None for anything else."""
+        if not filename:
+            return None
+        for c in self.cells:
+            if c.filename == filename:
+                return f"cell {c.number}, line {line}" if line else f"cell {c.number}"
+        if filename == self.filename and not self.notebook:
+            return f"line {line}" if line else None
+        return None
+
     def where(self, line: int | None) -> str:
         """A line of :attr:`source` as the student sees it: ``"line 12"``, or ``"cell 4, line 3"`` in a notebook."""
         if not line:
             return "an unknown line"
-        for c in reversed(self.cells):
-            if c.number and line >= c.first_line:
-                return f"cell {c.number}, line {line - c.first_line + 1}"
+        if self.notebook:
+            lines = self.source.splitlines()
+            for k in range(min(line, len(lines)) - 1, -1, -1):
+                m = _CELL_HEADER.match(lines[k])
+                if m:
+                    return f"cell {m.group(1)}, line {line - k - 1}"
         return f"line {line}"
 
 
@@ -126,89 +159,73 @@ def read_source(path: Path) -> str:
                               "Save the file as UTF-8.") from None
 
 
-_MAGIC = re.compile(r"^(?:[%!]|[A-Za-z_][\w.]*\s*\?{1,2}\s*$|\?{1,2}[A-Za-z_]|[A-Za-z_]\w*\s*=\s*[%!])")
-
-
-def _open_brackets(line: str, depth: int, quote: str | None) -> tuple[int, str | None]:
-    """Bracket depth and open triple-quote after ``line`` (a small scanner; strings and comments skipped)."""
-    i, n = 0, len(line)
-    while i < n:
-        c = line[i]
-        if quote:
-            if line.startswith(quote, i):
-                i += len(quote)
-                quote = None
-                continue
-            i += 2 if c == "\\" else 1
-            continue
-        if c == "#":
-            break
-        if c in "\"'":
-            q = line[i:i + 3] if line[i:i + 3] in ('"""', "'''") else c
-            end = line.find(q, i + len(q)) if len(q) == 1 else -1
-            if len(q) == 1:
-                while end != -1 and line[end - 1] == "\\":
-                    end = line.find(q, end + 1)
-                i = (end + 1) if end != -1 else n
-                continue
-            quote = q
-            i += 3
-            continue
-        if c in "([{":
-            depth += 1
-        elif c in ")]}":
-            depth = max(0, depth - 1)
-        i += 1
-    return depth, quote
-
-
-def _strip_notebook_line(line: str, *, continuation: bool = False) -> tuple[str, bool]:
-    """Replace an IPython-only line (magic, shell escape, help) by ``pass``; only at the
-    start of a logical line (``continuation`` says the line continues a previous one)."""
-    s = line.lstrip()
-    if not continuation and _MAGIC.match(s):
-        indent = line[: len(line) - len(s)]
-        return f"{indent}pass  # grade: skipped IPython line", True
-    return line, False
-
-
 def notebook_source(path: Path) -> tuple[str, tuple[str, ...]]:
-    """Join a notebook's code cells into Python source.
+    """A notebook's joined translated source and its notes (see :func:`read_notebook_module`).
 
     Raises:
         SubmissionError: the file is not JSON or not a valid notebook.
     """
-    import nbformat
+    m = read_notebook_module("notebook", path)
+    return m.source, m.notes
 
+
+def _comment(line: str) -> str:
+    return "# " + line.rstrip("\n").replace("\x00", "\\x00") + "\n"
+
+
+def read_notebook_module(name: str, path: Path) -> "SourceModule":
+    """Read a notebook into a :class:`SourceModule` of cells run one by one, as Jupyter does.
+
+    ``source`` joins every code cell under a ``# --- notebook cell N ---`` line,
+    translated (:mod:`grader.submission.notebook`); cells the grader does not
+    run (``%%bash``, ``%%writefile``, a syntax error) are there as comments,
+    so the static scan and the list of defined names see exactly what runs.
+    ``cells`` holds what the sandbox runs, each compiled under
+    ``"<notebook path> [cell N]"`` with the cell's own line numbers.
+
+    Raises:
+        SubmissionError: the file is not JSON or not a valid notebook.
+    """
+    from grader.submission.notebook import read_notebook
+
+    filename = str(path.resolve())
     try:
-        nb = nbformat.read(str(path), as_version=4)
-    except Exception as e:  # nbformat raises several types
-        raise SubmissionError(f"{path.name}: not a readable Jupyter notebook ({type(e).__name__}: "
-                              f"{str(e).splitlines()[0][:200] if str(e) else ''}).") from None
+        nb_cells = read_notebook(path, display_name=path.name)
+    except ValueError as e:
+        raise SubmissionError(str(e)) from None
     parts: list[str] = []
+    cells: list[Cell] = []
     notes: list[str] = []
-    for i, cell in enumerate(nb.get("cells", [])):
-        if cell.get("cell_type") != "code":
-            continue
-        src = cell.get("source", "")
-        if isinstance(src, list):
-            src = "".join(src)
-        lines = src.splitlines()
-        parts.append(f"# --- notebook cell {i + 1} ---")
-        if lines and lines[0].lstrip().startswith("%%"):
-            notes.append(f"cell {i + 1}: skipped cell magic {lines[0].strip()[:40]}")
-            parts.extend("# grade: skipped cell magic" for _ in lines)
-            continue
-        depth, quote, backslash = 0, None, False
-        for line in lines:
-            new, skipped = _strip_notebook_line(line, continuation=bool(depth or quote or backslash))
-            if skipped:
-                notes.append(f"cell {i + 1}: skipped {line.strip()[:60]}")
-            else:
-                depth, quote = _open_brackets(line, depth, quote)
-            backslash = line.rstrip().endswith("\\") and not quote
-            parts.append(new)
-    return "\n".join(parts) + "\n", tuple(notes)
+    unrun: list[tuple[str, str]] = []
+    line = 1
+    for c in nb_cells:
+        if c.kind == "skipped":
+            why = (f"cell {c.number}, which was not run: " + (c.syntax_error.split("\n")[0].replace(
+                f"SyntaxError in {path.name} at ", "SyntaxError at ") if c.syntax_error else c.notes[0].split(
+                "skipped: ", 1)[-1].rstrip(".")))
+            unrun.extend((m.group(1), why) for m in _DEF.finditer(c.original))
+        parts.append(f"# --- notebook cell {c.number} ---\n")
+        line += 1
+        text = c.source if c.kind == "code" else "".join(_comment(ln) for ln in c.original.splitlines(True))
+        if c.kind == "code":
+            cells.append(Cell(number=c.number, source=c.source, filename=f"{filename} [cell {c.number}]",
+                              first_line=line))
+        elif c.kind == "writefile":
+            cells.append(Cell(number=c.number, source=c.source, filename=f"{filename} [cell {c.number}]",
+                              first_line=line, writefile=c.writefile))
+        parts.append(text)
+        line += text.count("\n")
+        notes.extend(c.notes)
+    source = "".join(parts)
+    # Every cell compiles on its own (the others are skipped with a note), so the names are those of
+    # the cells; the joined source is not compiled as one (a later cell's __future__ import...).
+    names: frozenset[str] = frozenset()
+    for c in cells:
+        if c.writefile is None:
+            names |= _names(c.source, filename)[0]
+    unrun = [(n, why) for n, why in unrun if n not in names]
+    return SourceModule(name=name, filename=filename, source=source, names=names, syntax_error=None,
+                        notes=tuple(notes), cells=tuple(cells), notebook=True, unrun=tuple(unrun))
 
 
 def _names(source: str, filename: str) -> tuple[frozenset[str], str | None]:
@@ -217,12 +234,6 @@ def _names(source: str, filename: str) -> tuple[frozenset[str], str | None]:
     except SyntaxError as e:
         lines = source.splitlines()
         where = f"line {e.lineno}" + (f", column {e.offset}" if e.offset else "")
-        if filename.endswith(".ipynb") and e.lineno:
-            for k in range(min(e.lineno, len(lines)) - 1, -1, -1):
-                m = re.match(r"# --- notebook cell (\d+) ---", lines[k])
-                if m:
-                    where = f"cell {m.group(1)}, line {e.lineno - k - 1}"
-                    break
         text = lines[e.lineno - 1] if e.lineno and 0 < e.lineno <= len(lines) else (e.text or "")
         text = text.rstrip("\n")
         caret = f"\n    {text}\n    {' ' * max((e.offset or 1) - 1, 0)}^" if text else ""
@@ -249,12 +260,11 @@ def _names(source: str, filename: str) -> tuple[frozenset[str], str | None]:
 
 def _module(name: str, path: Path) -> SourceModule:
     if path.suffix == ".ipynb":
-        source, notes = notebook_source(path)
-    else:
-        source, notes = read_source(path), ()
+        return read_notebook_module(name, path)
+    source = read_source(path)
     filename = str(path.resolve())
     names, err = _names(source, filename)
-    return SourceModule(name=name, filename=filename, source=source, names=names, syntax_error=err, notes=notes)
+    return SourceModule(name=name, filename=filename, source=source, names=names, syntax_error=err)
 
 
 def load_submission(path: str | os.PathLike, *, assignment_ids: tuple[str, ...] = ()) -> Submission:

@@ -29,6 +29,8 @@ from grader.sandbox.inside.guard import Guard
 
 __all__ = ["main"]
 
+_exit = os._exit  # held here: a submission that replaces os._exit cannot keep the child alive (the grader kills it anyway)
+
 _MAX_TB = 4000
 _KEEP_ENV = ("PATH", "LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE", "TZ", "CUDA_VISIBLE_DEVICES", "NVIDIA_VISIBLE_DEVICES")
 
@@ -212,7 +214,7 @@ def main(req_fd: int, res_fd: int, region_fd: int = -1) -> None:
             sys.stderr.flush()
         except Exception:  # noqa: BLE001
             pass
-        os._exit(code)
+        _exit(code)
 
 
 def _run_cells(setup: dict, module: types.ModuleType, filenames: frozenset) -> tuple[list, dict | None, str]:
@@ -228,7 +230,13 @@ def _run_cells(setup: dict, module: types.ModuleType, filenames: frozenset) -> t
         number = int(cell.get("number", 0))
         if cell.get("writefile"):
             try:
-                name = os.path.basename(str(cell["writefile"])) or "untitled"
+                # A path relative to the working folder, as Jupyter writes it (the loader refused any
+                # path leaving the folder; the sandbox refuses writes outside it anyway).
+                name = os.path.normpath(str(cell["writefile"]))
+                if os.path.isabs(name) or name.startswith(".."):
+                    raise PermissionError(f"%%writefile {cell['writefile']}: only files inside the notebook's folder")
+                if os.path.dirname(name):
+                    os.makedirs(os.path.dirname(name), exist_ok=True)
                 with open(name, "w", encoding="utf-8") as f:
                     f.write(cell["source"])
             except BaseException as e:  # noqa: BLE001
@@ -246,6 +254,37 @@ def _run_cells(setup: dict, module: types.ModuleType, filenames: frozenset) -> t
                 return cell_errors, _exc_info(e, filenames), kind
             cell_errors.append({"cell": number, "error": _exc_info(e, filenames), "kind": kind})
     return cell_errors, None, ""
+
+
+def _drive(trajectories, fn, guard, traj: dict, args, kwargs, filenames) -> tuple[dict, dict | None]:
+    """Run ``fn`` as the update rule of a trajectory case, every step under the guard.
+
+    Returns the run as data and, when the rule raised at some step, that
+    exception (the run then ends at that step). NotImplementedError
+    propagates (the function is not written yet).
+    """
+    from grader.judge.objectives import from_data
+    from grader.spec import Call, Trajectory
+
+    spec = dict(traj["spec"])
+    spec["objective"] = from_data(spec["objective"])
+    spec["carry"] = dict(spec.get("carry") or {})
+    gen = trajectories.drive(Trajectory(**spec), Call(tuple(args), dict(kwargs)), list(traj.get("names") or ()))
+    failure = None
+    try:
+        c = next(gen)
+        while True:
+            try:
+                with guard:
+                    out = fn(*c.args, **dict(c.kwargs))
+            except NotImplementedError:
+                raise
+            except Exception as e:  # noqa: BLE001 - reported with the step it happened at
+                failure = _exc_info(e, filenames)
+                out = trajectories.StepFailed(f"your code raised {type(e).__name__}")
+            c = gen.send(out)
+    except StopIteration as stop:
+        return stop.value.to_data(), failure
 
 
 def _main(req_fd: int, res_fd: int, region_fd: int) -> None:
@@ -277,17 +316,21 @@ def _main(req_fd: int, res_fd: int, region_fd: int) -> None:
     scrub_environment(tmp)
     drop_capabilities()
     sub_dir = sb.get("submission_dir")
-    if sub_dir:
-        sys.path.insert(0, sub_dir)
     for p in list(sys.path):
         if p in ("", ".") or any(os.path.realpath(p) == os.path.realpath(d) for d in sb.get("deny_roots", [])):
             sys.path.remove(p)
+    if sub_dir:
+        sys.path.insert(0, sub_dir)
+    if setup.get("notebook"):
+        sys.path.insert(0, tmp)  # as in Jupyter: a module a %%writefile cell wrote can be imported
     if uses_cuda:
         torch.cuda.init()
 
     # Grader modules the child needs later, imported before confinement.
     import torch.utils._python_dispatch  # noqa: F401
 
+    from grader.judge import objectives as _objectives  # noqa: F401 - trajectory cases, driven here
+    from grader.judge import trajectory as trajectories
     from grader.sandbox import protocol
 
     ipython = None
@@ -364,10 +407,16 @@ def _main(req_fd: int, res_fd: int, region_fd: int) -> None:
         n_viol = len(confine.violations)
         status, error, out = "ok", None, None
         torch.manual_seed(int(meta.get("seed") or 0))
+        traj = meta.get("trajectory")
         t = time.perf_counter()
         try:
-            with guard:
-                out = fn(*args, **kwargs)
+            if traj is not None:
+                out, failure = _drive(trajectories, fn, guard, traj, args, kwargs, filenames)
+                if failure is not None:
+                    status, error = "error", failure
+            else:
+                with guard:
+                    out = fn(*args, **kwargs)
             if uses_cuda:
                 torch.cuda.synchronize()
         except NotImplementedError as e:

@@ -1,6 +1,7 @@
 """End-to-end tests of ``grade batch``: a class mixing every entry kind and every kind of broken
 entry, an LMS (Canvas) export zip, the cache and ``--force``, a SIGKILL midway plus a rerun, and
-the Dask path on a ``LocalCluster`` -- each compared by its gradebook.
+the Dask path on a ``LocalCluster`` -- each compared by its gradebook; and :func:`grader.api.batch`,
+the keyword API the command is a thin layer over (errors as ``BatchError`` with an exit code).
 
 Classes are small and graded with ``-a activations -a cross_entropy`` (or one assignment) to keep
 the file fast; the fixtures are generated into tmp folders from ``tests/submissions/**``.
@@ -21,10 +22,11 @@ import nbformat
 import pytest
 from click.testing import CliRunner
 
-from grader.batch.run import CACHE_DIR, GRADEBOOK, read_gradebook
+from grader.batch.gradebook import read_gradebook
+from grader.batch.records import CACHE_DIR, GRADEBOOK
 from grader.cli import main
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SUBS = ROOT / "tests" / "submissions"
 REFERENCE = str(ROOT / "reference")
 ASSIGN = ["-a", "activations", "-a", "cross_entropy"]
@@ -218,38 +220,6 @@ def test_usage_errors_exit_2(tmp_path):
     assert res.exit_code == 2 and "grade check" in res.output
 
 
-class _ExitOnUnpickle:
-    def __reduce__(self):
-        return (os._exit, (3,))
-
-
-class _HangOnUnpickle:
-    def __reduce__(self):
-        return (time.sleep, (60,))
-
-
-def test_pool_survives_dying_and_hanging_workers():
-    """A worker that dies is replaced and its task retried once; one that hangs is killed at the task timeout;
-    every task still gets exactly one outcome and the good one is graded."""
-    from grader.batch.run import Task, _LocalPool
-
-    common = dict(assignments=("activations",), device="cpu", reference_dir=REFERENCE)
-    good = Task(id="good", name="good.py", key="k1",
-                files=(("good.py", (SUBS / "correct/activations/tanh_einsum.py").read_bytes()),), **common)
-    dies = Task(id="dies", name="dies.py", key="k2", files=(("dies.py", _ExitOnUnpickle()),), **common)
-    hangs = Task(id="hangs", name="hangs.py", key="k3", files=(("hangs.py", _HangOnUnpickle()),), **common)
-    outcomes = {}
-    pool = _LocalPool(2, reference_dir=REFERENCE, task_timeout=4.0)
-    t0 = time.monotonic()
-    pool.run([dies, hangs, good], lambda o: outcomes.__setitem__(o.id, outcomes.get(o.id, []) + [o]))
-    assert time.monotonic() - t0 < 60
-    assert {k: len(v) for k, v in outcomes.items()} == {"dies": 1, "hangs": 1, "good": 1}
-    assert "died twice" in outcomes["dies"][0].error and not outcomes["dies"][0].cacheable
-    assert "did not finish within 4 s" in outcomes["hangs"][0].error and not outcomes["hangs"][0].cacheable
-    assert outcomes["good"][0].error == "" and outcomes["good"][0].doc["score"] == 48.0
-    assert outcomes["dies"][0].doc["status"] == "error"
-
-
 def test_broken_spec_stops_the_batch_with_exit_2(tmp_path):
     import shutil
 
@@ -262,3 +232,39 @@ def test_broken_spec_stops_the_batch_with_exit_2(tmp_path):
                                     "--reference", str(ref)])
     assert res.exit_code == 2, res.output
     assert "could not start" in res.output and "broken on purpose" in res.output
+
+
+def test_api_batch_raises_batch_error_with_exit_code_2(tmp_path):
+    from grader.api import batch as api_batch
+    from grader.batch.errors import BatchError
+
+    (tmp_path / "a.py").write_text("x = 1\n")
+    with pytest.raises(BatchError, match="unknown assignment 'nope'") as info:
+        api_batch(tmp_path, out_dir=tmp_path / "o", assignments=("nope",), reference_dir=REFERENCE)
+    assert info.value.exit_code == 2
+    from grader.errors import GradeError
+
+    assert isinstance(info.value, GradeError)  # one error hierarchy: the CLI catches GradeError
+    with pytest.raises(BatchError, match="unknown device 'tpu'"):
+        api_batch(submissions=tmp_path, out_dir=tmp_path / "o", device="tpu", reference_dir=REFERENCE)
+    with pytest.raises(TypeError):
+        api_batch(tmp_path, tmp_path / "o")  # options are keywords only
+
+
+def test_api_batch_grades_like_the_command_and_the_documented_import_works(tmp_path):
+    from grader.api import batch as api_batch
+    from grader.batch import BatchOptions, run_batch  # the import docs/instructors.md shows
+
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    (subs / "alice.py").write_text((SUBS / "correct/activations/tanh_einsum.py").read_text())
+    (subs / "zed.py").write_bytes(b"\x7fELF\x00 binary")
+    seen = []
+    summary = api_batch(subs, out_dir=tmp_path / "api", assignments=["activations"], jobs=1, device="cpu",
+                        reference_dir=REFERENCE, on_start=lambda d, cached, n: seen.append((len(d.entries), cached, n)))
+    assert seen == [(2, 0, 2)]
+    assert [(r.id, r.status, r.total) for r in summary.rows] == [("alice", "passed", 48.0), ("zed", "error", None)]
+    assert (summary.graded, summary.cached, summary.errors) == (2, 0, 1)
+    again = run_batch(subs, out_dir=tmp_path / "api", options=BatchOptions(assignments=("activations",), jobs=1,
+                                                                         device="cpu", reference_dir=REFERENCE))
+    assert (again.graded, again.cached) == (0, 2) and again.rows == summary.rows
