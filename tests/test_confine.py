@@ -263,6 +263,7 @@ def test_a_student_helper_named_like_a_grader_module_imports(tmp_path):
         import sys as _sys
 
         _sys.path.insert(0, str(own))
+        _sys.modules.pop("reference", None)  # (this test process may hold the grader's own)
         import reference
 
         return {"own": reference.ANSWER, "grader": _refused(lambda: __import__("grade_specs"))}

@@ -332,3 +332,22 @@ def test_popping_the_function_mode_through_contextlib_is_tampering():
 
     hits = _run(attack, banned=("torch.softmax",), ops=())
     assert any(how == "tamper" and "_pop_mode_temporarily" in n for n, how in hits), hits
+
+
+def test_standard_library_wrappers_are_not_mistaken_for_banned_routines():
+    """A banned routine decorated with @contextmanager shares contextlib's wrapper code with every
+    other context manager: the student's own context managers must not match it."""
+    import contextlib
+    import subprocess
+
+    @contextlib.contextmanager
+    def mine():
+        yield 1
+
+    def student():
+        with mine():
+            subprocess.run(["true"], check=False) if False else None
+        with contextlib.suppress(ValueError):
+            pass
+
+    assert _run(student, banned=AUTOGRAD_BANNED + ("torch.overrides",), ops=OPS) == []

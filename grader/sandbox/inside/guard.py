@@ -160,6 +160,20 @@ def _module_path(dotted: str) -> str | None:
     return None
 
 
+def _own_code(obj):
+    """The code object of the function ``obj`` really is: under its decorators (``functools.wraps``,
+    ``contextlib.contextmanager``), never a standard-library wrapper's code that many functions share."""
+    for _ in range(8):
+        inner = getattr(obj, "__wrapped__", None)
+        if inner is None:
+            break
+        obj = inner
+    code = getattr(obj, "__code__", None)
+    if code is None or code.co_filename.startswith(_STDLIB) and "site-packages" not in code.co_filename:
+        return None
+    return code
+
+
 class _Watched:
     """A banned routine that is not a Python function (a numpy ufunc...), made visible to the profiler."""
 
@@ -294,7 +308,7 @@ class _Tables:
                     self.keep.append(f)
         for name in _TAMPER_NAMES:
             obj = _resolve(name)
-            code = getattr(obj, "__code__", None)
+            code = _own_code(obj)
             if code is not None:
                 self.tamper_codes[id(code)] = name
                 self.keep.append(code)
@@ -331,14 +345,14 @@ class _Tables:
         if isinstance(obj, type):
             for meth in ("__init__", "__new__", "__call__", "forward", "__enter__"):
                 f = obj.__dict__.get(meth)
-                code = getattr(f, "__code__", None)
+                code = _own_code(f)
                 if code is not None:
                     self._code(f"{name}.{meth}" if meth != "__init__" else name, code)
             return
-        code = getattr(obj, "__code__", None)
+        code = _own_code(obj)
         if code is not None:
             self._code(name, code)
-        elif callable(obj):
+        elif callable(obj) and getattr(obj, "__code__", None) is None:
             self.ids.setdefault(id(obj), name)
             self.keep.append(obj)
 
