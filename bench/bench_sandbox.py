@@ -48,8 +48,8 @@ def main() -> None:
     from grader.api import get_worker
 
     worker = get_worker(reference_dir=ROOT / "reference")  # forked before references load
-    from grader.judge.engine import Options, grade_submission
     from grader.catalog.project import load_catalog
+    from grader.judge.engine import Options, grade_submission
     from grader.submission.load import load_submission
 
     catalog = load_catalog(ROOT / "reference")
@@ -107,7 +107,7 @@ def _guard_costs(ids, catalog, repeat: int, guard_class=None) -> dict:
     from grader.sandbox.inside.confine import _library_dirs
     from grader.sandbox.inside.guard import Guard
 
-    Guard = guard_class or Guard  # noqa: N806
+    Guard = guard_class or Guard
 
     libs = _library_dirs()
     out = {}

@@ -47,7 +47,7 @@ def test_landlock_blocks_native_reads_outside_the_allowed_roots(tmp_path):
     secret.write_text("ANSWER = 42\n")
     work = tmp_path / "work"
     work.mkdir()
-    import torch  # noqa: F401 - loaded before the restriction, like in the worker
+    import torch
 
     def attack():
 

@@ -63,7 +63,7 @@ def test_op_level_route_is_recorded_by_the_dispatch_mode(fn, op):
 def test_c_to_c_routes_are_seen_by_the_function_mode_and_the_op_layer():
     """partial/map call torch.softmax from C: the profiler cannot see it; the torch function mode
     (by name) and the dispatch mode (by operator) must."""
-    route = lambda: functools.partial(torch.softmax, dim=-1)(X)  # noqa: E731
+    route = lambda: functools.partial(torch.softmax, dim=-1)(X)
     assert _run(route, ops=()) == [("torch.softmax", "call")]
     assert sorted(_run(route)) == [("aten::_softmax", "op"), ("torch.softmax", "call")]
 
@@ -219,7 +219,7 @@ def test_the_engine_called_directly_is_a_backward_pass():
     def student():
         y = X.clone().requires_grad_()
         loss = (y * y).sum()
-        engine = getattr(torch._C, "_ImperativeEngine")()
+        engine = torch._C._ImperativeEngine()
         return engine.run_backward((loss,), (torch.ones_like(loss),), False, False, (y,), False, False)
 
     assert "torch.autograd (a backward pass ran)" in _autograd_hits(student)
@@ -230,7 +230,7 @@ def test_functorch_grad_is_a_backward_pass():
 
 
 def test_c_function_through_map_is_seen():
-    elu = getattr(torch._C._nn, "elu")
+    elu = torch._C._nn.elu
     hits = _run(lambda: list(map(elu, [X], [1.0])), banned=("torch._C._nn",), ops=())
     assert ("torch._C._nn.elu", "call") in hits
 
@@ -240,8 +240,8 @@ def test_composite_routine_is_seen_at_its_entry_point():
     h = torch.zeros(3, 2, dtype=torch.float64)
     W, U, b = torch.randn(8, 4, dtype=torch.float64), torch.randn(8, 2, dtype=torch.float64), torch.zeros(8,
                                                                                                          dtype=torch.float64)
-    via_map = lambda: list(map(torch._C._VariableFunctions.lstm_cell, [X], [(h, h)], [W], [U], [b], [b]))  # noqa
-    via_ops = lambda: torch.ops.aten.lstm_cell(X, [h, h], W, U, b, b)  # noqa: E731
+    via_map = lambda: list(map(torch._C._VariableFunctions.lstm_cell, [X], [(h, h)], [W], [U], [b], [b]))
+    via_ops = lambda: torch.ops.aten.lstm_cell(X, [h, h], W, U, b, b)
     for fn in (via_map, via_ops):
         assert ("aten::lstm_cell", "op") in _run(fn, banned=(), ops=("aten::lstm_cell",)), fn
     assert _run(lambda: torch.tanh(X) * torch.sigmoid(X), banned=(), ops=("aten::lstm_cell",)) == []
