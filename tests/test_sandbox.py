@@ -174,15 +174,24 @@ def test_banned_routine_family_earns_no_marks(worker, name, status, text):
     assert elapsed < 60
 
 
-@pytest.mark.parametrize("name", ["tamper_record.py", "tamper_send.py"])
-def test_modifying_the_graders_code_ends_the_process_and_earns_nothing(worker, name):
-    """Patching the guard's classes or the child's send: the sandbox's ledger sees the grader's code
-    changed and ends the process (status confine.TAMPER_EXIT) before anything more is sent."""
+def test_modifying_the_guard_ends_the_process_and_earns_nothing(worker):
+    """Patching the guard's classes at import time: the sandbox's ledger sees the guard changed and
+    ends the process (status confine.TAMPER_EXIT) at the first graded call, before anything is sent."""
     from grader.sandbox.inside.confine import TAMPER_EXIT
 
-    softmax, a, _ = _grade(worker, name, others_pass=False)
-    # The module changed the grader at import time: none of its functions can be trusted.
+    softmax, a, _ = _grade(worker, "tamper_record.py", others_pass=False)
     assert a.score == 0 and all(c.status in ("banned", "error") for c in a.cases)
+    first = softmax[0]
+    assert "guard was modified" in first.message or f"exited with code {TAMPER_EXIT}" in first.message, first.message
+
+
+def test_a_wrapped_send_cannot_hide_a_banned_call(worker):
+    """Wrapping the child's send to drop the banned-call record: the process ends (status
+    confine.TAMPER_EXIT) as soon as the guard has a hit to report; hit-free functions are graded."""
+    from grader.sandbox.inside.confine import TAMPER_EXIT
+
+    softmax, a, _ = _grade(worker, "tamper_send.py", others_pass=False)
+    assert all(c.score == 0 for c in softmax)
     first = softmax[0]
     assert first.status in ("banned", "error"), first.message
     assert "guard was modified" in first.message or f"exited with code {TAMPER_EXIT}" in first.message, first.message

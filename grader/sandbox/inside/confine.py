@@ -495,13 +495,14 @@ def seal(*, student_files: tuple[str, ...] = (), library_dirs: tuple[str, ...] |
       that package's own ``.pyc``), refuses to replace the code or defaults
       of the grader's functions, keeps the guard's hits where the student's
       code cannot erase them, and checks that the grader's modules and
-      classes (and the standard-library functions they use) are the objects
+      classes are the objects
       they were at sealing time;
     * ``sys.getprofile``/``sys.gettrace`` no longer hand out the guard's hooks.
 
-    A detected modification of the grader's code ends the process at once
-    with status :data:`TAMPER_EXIT` (its result channel can no longer be
-    trusted); other tampering becomes a ``tamper`` hit of the guard.
+    A modified guard ends the process at once with status
+    :data:`TAMPER_EXIT`; modified grader code on the result path (the child's
+    send) ends it as soon as the guard has a hit to report, which that path
+    could drop. Other tampering becomes a ``tamper`` hit of the guard.
 
     Args:
         student_files: the file names the student's code is compiled under.

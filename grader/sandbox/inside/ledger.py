@@ -81,7 +81,7 @@ def seal(*, state: dict, steps_in: dict, violations: list, error: type, exit_sta
     enter_code = guard_mod.Guard.__enter__.__code__
     exit_code = guard_mod.Guard.__exit__.__code__
     st = {"armed": False, "entry": None, "hits": [], "seen": set(), "tamper": [], "allow": None, "viol": [],
-          "exits": 0, "done": 0}
+          "exits": 0, "done": 0, "suspect": None}
 
     def is_lib(filename) -> bool:
         """Installed packages and the standard library: code the guard trusts by its file name."""
@@ -111,16 +111,15 @@ def seal(*, state: dict, steps_in: dict, violations: list, error: type, exit_sta
         st["viol"].append(msg)
         raise error(msg)
 
-    # -- the integrity snapshot: grader modules and classes, stdlib functions they use --------------
+    # -- the integrity snapshot: the grader's modules and classes in this process --------------------
+    # (The standard library is left alone: the result protocol does not trust the child's own os/sys,
+    # and a student replacing os._exit is not tampering with the guard.)
     def _callable_items(d: dict):
         return {k: v for k, v in d.items() if callable(v) or isinstance(v, type(os))}
 
-    skip_sys = {"displayhook", "excepthook", "breakpointhook", "unraisablehook", "getprofile", "gettrace",
-                "stdout", "stderr", "stdin"}
     snapshot: list[tuple[str, dict, dict]] = []
     frozen: list[tuple[str, dict, tuple, tuple]] = []
     from operator import is_
-    stdlib_mods = {}
     for name, m in list(sys.modules.items()):
         if not (name == "grader" or name.startswith("grader.")) or m is None:
             continue
@@ -129,16 +128,6 @@ def seal(*, state: dict, steps_in: dict, violations: list, error: type, exit_sta
         for k, v in list(d.items()):
             if isinstance(v, type) and getattr(v, "__module__", None) == name:
                 snapshot.append((f"{name}.{k}", v.__dict__, dict(v.__dict__)))
-            elif isinstance(v, type(os)):
-                if v.__name__.split(".")[0] in ("os", "posix", "sys", "struct", "json", "io", "time", "marshal",
-                                                 "linecache", "traceback", "types", "select", "signal", "errno"):
-                    stdlib_mods[v.__name__] = v
-    for name, m in stdlib_mods.items():
-        d = vars(m)
-        items = _callable_items(d)
-        if name == "sys":
-            items = {k: v for k, v in items.items() if k not in skip_sys}
-        snapshot.append((name, d, items))
     # Replacing a grader function's __code__/__defaults__/__kwdefaults__ is refused (object.__setattr__
     # below); what remains is editing a __kwdefaults__ dict in place.
     kwdefaults = []
@@ -148,17 +137,24 @@ def seal(*, state: dict, steps_in: dict, violations: list, error: type, exit_sta
                 kwdefaults.append((v, v.__kwdefaults__, tuple(v.__kwdefaults__.items())))
 
     def check() -> None:
-        for name, d, keys, values in frozen:
+        """End the process if the guard's own code was modified, or if other grader code (the child's
+        send, the wire) was and the guard has something to report: a modified channel could drop it.
+        (Without a hit to hide, the result protocol's own checks decide what a modified channel earns.)"""
+        for name, d, keys, values, critical in frozen:
             # identity, element by element, in C (an object's own __eq__ is never asked)
             if not all(map(is_, map(d.get, keys), values)):
                 k = next(k for k, v in zip(keys, values) if d.get(k) is not v)
-                die(f"{name}.{k} was replaced")
+                if critical:
+                    die(f"{name}.{k} was replaced")
+                st["suspect"] = f"{name}.{k} was replaced"
         for f, kw, items in kwdefaults:
             if f.__kwdefaults__ is not kw or len(kw) != len(items) or not all(kw.get(k) is v for k, v in items):
                 die(f"{f.__qualname__} was changed")
         missing = [v for v in st["viol"] if v not in violations]
         if missing:
             die("the sandbox's record of refused actions was edited")
+        if st["suspect"] and (st["hits"] or st["tamper"]):
+            die(st["suspect"])
 
     # -- the ledger ---------------------------------------------------------------------------------
     def ledger(event: str, args: tuple) -> None:
@@ -170,6 +166,7 @@ def seal(*, state: dict, steps_in: dict, violations: list, error: type, exit_sta
                 if key not in st["seen"]:
                     st["seen"].add(key)
                     st["hits"].append(args)
+                    check()  # something to report: the channel must be intact
             elif event == "grade.tamper" and args:
                 note(str(args[0]))
             elif event == "grade.guard" and args:
@@ -332,5 +329,8 @@ def seal(*, state: dict, steps_in: dict, violations: list, error: type, exit_sta
         for k in list(items):
             if d.get(k) is not items[k]:
                 items[k] = d.get(k)
-    frozen.extend((name, d, tuple(items), tuple(items.values())) for name, d, items in snapshot)
+    guard_modules = ("grader.sandbox.inside.guard", "grader.sandbox.inside.guard_tables",
+                     "grader.sandbox.inside.confine", "grader.sandbox.inside.ledger")
+    frozen.extend((name, d, tuple(items), tuple(items.values()), name.startswith(guard_modules))
+                  for name, d, items in snapshot)
     return True
