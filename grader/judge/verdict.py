@@ -75,7 +75,7 @@ def early_result(function: Function, inst: Instance, devices, status: str, messa
 
 def _stop_message(stop, memory_mb: int) -> tuple[Status, str]:
     if stop.reason == "timeout":
-        return Status.TIMEOUT, f"timed out: {stop.detail}"
+        return Status.TIMEOUT, stop.detail
     if stop.reason == "protocol":
         return Status.BANNED, (f"{stop.detail}. This looks like tampering with the grader; the case earns no points "
                                "and your instructor will review it.")

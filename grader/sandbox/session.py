@@ -394,14 +394,14 @@ class Session:
                 if now >= deadline:
                     if quiet:
                         return None
-                    self._halt(Stop("timeout", f"ran for more than {wall_limit:.3g} s of wall-clock time (the limit "
-                                               "for this case; is it waiting or sleeping?)", limit_s=wall_limit))
+                    self._halt(Stop("timeout", f"timed out after {wall_limit:.3g} s of wall-clock time (the limit for "
+                                               "this case; is it waiting or sleeping?).", limit_s=wall_limit))
                     return None
             if now >= next_poll:
                 next_poll = now + 0.02
                 cpu = cpu_seconds(self.pid)
                 if cpu is not None and cpu - cpu0 > cpu_limit and not quiet:
-                    self._halt(Stop("timeout", f"used more than {cpu_limit:.3g} s of CPU time (the limit for this "
+                    self._halt(Stop("timeout", f"timed out after {cpu_limit:.3g} s of CPU time (the limit for this "
                                                "case).", limit_s=cpu_limit))
                     return None
                 rss = _rss_kb(self.pid)
