@@ -67,3 +67,12 @@ def test_lint_catches_a_broken_spec():
                        banned=(*a.banned, "torch.exp"))
     checks = {p.check for p in lint_assignment(broken, ref)}
     assert {"mistake", "banned"} <= checks
+
+    class Mutating:  # a reference that modifies its input in place
+        @staticmethod
+        def sigmoid(x):
+            out = ref.sigmoid(x.clone())
+            x.mul_(2)
+            return out
+
+    assert "inputs" in {p.check for p in lint_assignment(a.replace(functions=(f,)), Mutating())}

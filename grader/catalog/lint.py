@@ -15,6 +15,7 @@ Checks (each problem is a :class:`Problem` naming the check):
   use, and the reference runs on every case;
 * ``banned``: the reference obeys its own banned list (the static scan of its
   source, and no banned ATen operator at run time on any case);
+* ``inputs``: the reference leaves its inputs unmodified on every case;
 * ``mistake``: every mistake variant differs from the reference on at least
   one case (compared value by value, fails a property, or parts from the
   trajectory);
@@ -233,6 +234,24 @@ def _check_banned(assignment, function, reference, ref_source: str) -> list[Prob
             for h in hits_for(function.name, hits, calls)]
 
 
+def _direct(fn, call, seed: int | None = None):
+    """``fn`` on the call's own objects (not copies: the ``inputs`` check looks at them afterwards)."""
+    import torch
+
+    if seed is None:
+        return fn(*call.args, **dict(call.kwargs))
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return fn(*call.args, **dict(call.kwargs))
+
+
+def _snapshot(call):
+    """A deep copy of a call's arguments, to compare after the reference ran."""
+    import copy
+
+    return copy.deepcopy((tuple(call.args), dict(call.kwargs)))
+
+
 class _RecordOps:
     """A torch dispatch mode recording the ATen operators that run inside it."""
 
@@ -312,6 +331,7 @@ def lint_assignment(assignment, reference, *, stub=None, oracles: bool = False,
             for dt, seed, c in _instances(assignment, function, case):
                 tol = assignment.tolerance_for(function, case, dt)
                 rec = _RecordOps()
+                before = _snapshot(c)
                 try:
                     with rec:
                         if case.trajectory is not None:
@@ -321,13 +341,15 @@ def lint_assignment(assignment, reference, *, stub=None, oracles: bool = False,
                                                               f"stopped: {expected.error}"))
                         elif case.random:
                             outcomes = reference_outcomes(ref, function, case, c, seed)
-                            expected = call_seeded(ref, c, repeat_seeds(seed, 1)[0])
+                            expected = _direct(ref, c, repeat_seeds(seed, 1)[0])
                         else:
-                            expected = call_seeded(ref, c)
+                            expected = _direct(ref, c)
                 except Exception as e:  # noqa: BLE001
                     probs.append(P(name, "cases", f"case {case.id} ({dt}): the reference raised "
                                                   f"{type(e).__name__}: {e}"))
                     continue
+                if not case.trajectory and not close(before, _snapshot(c), rtol=0.0, atol=0.0):
+                    probs.append(P(name, "inputs", f"case {case.id} ({dt}): the reference modified its inputs"))
                 banned_ops = rec.ops & set(assignment.banned_for(function)[1])
                 if banned_ops:
                     probs.append(P(name, "banned", f"case {case.id}: the reference runs banned ops "

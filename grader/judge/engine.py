@@ -209,7 +209,7 @@ def _import_failure(imp, where) -> tuple[str, str]:
         return "error", f"importing your module failed.\n{tb}"
     stop = imp.stop
     if stop is not None and stop.reason == "timeout":
-        return "timeout", f"timed out while importing your module (its top-level code): {stop.detail}"
+        return "timeout", f"while importing your module (its top-level code): {stop.detail}"
     if stop is not None and stop.reason == "crash":
         return "error", f"while importing your module, the process ended unexpectedly: {describe_exit(stop.exit_status)}."
     return "error", f"while importing your module, {stop.detail if stop else 'the process stopped'}"

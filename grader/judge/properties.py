@@ -17,16 +17,7 @@ numpy arrays or torch tensors.
 ``at`` is a path into one output: ``()`` the output itself, ``(1,)`` the
 second element of a returned tuple, ``("W",)`` a dict entry.
 
-Statistics (standard results; e.g. Casella & Berger, *Statistical
-Inference*, 2nd ed., 10.1 and 10.3):
-
-* binomial rate: exact two-sided binomial test (``scipy.stats.binomtest``);
-  the bound shown is the normal-approximation half-width z·sqrt(p(1−p)/n);
-* sample mean of n draws with standard deviation σ: N(μ, σ²/n);
-* sample standard deviation s: approximately N(σ, σ²(κ − 1)/(4n)), κ the
-  kurtosis (3 for a normal, 9/5 for a uniform distribution);
-* correlation of two independent samples of size n: approximately N(0, 1/n);
-* Kolmogorov–Smirnov one-sample test (``scipy.stats.kstest``).
+The statistics (tests, their p-values and bounds) are in :mod:`grader.judge.statistics`.
 """
 
 from __future__ import annotations
@@ -37,6 +28,8 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Mapping, Sequence
 
 import numpy as np
+
+from grader.judge.statistics import binomial_pvalue, ks_test, z_critical as _z
 
 __all__ = ["Outcome", "Property", "MaskedScale", "BernoulliRate", "Independent", "Bounds", "Moments",
            "KolmogorovSmirnov", "from_data", "value_at", "as_numpy"]
@@ -77,13 +70,6 @@ def value_at(value: Any, path: Path) -> Any:
         except (KeyError, IndexError, TypeError):
             raise LookupError(f"output has no element {p!r}") from None
     return value
-
-
-def _z(alpha: float) -> float:
-    """Two-sided standard-normal critical value for false-failure rate ``alpha``."""
-    from scipy.stats import norm
-
-    return float(norm.isf(alpha / 2))
 
 
 def _pct(x: float) -> str:
@@ -300,8 +286,6 @@ class BernoulliRate(Property):
     title: ClassVar[str] = "fraction of True entries"
 
     def _evaluate(self, outputs, args, kwargs) -> Outcome:
-        from scipy.stats import binomtest
-
         m = as_numpy(value_at(outputs[0], self.at)).astype(bool).reshape(-1)
         n = int(m.size)
         if n == 0:
@@ -309,10 +293,7 @@ class BernoulliRate(Property):
         k = int(m.sum())
         rate = k / n
         half = _z(self.alpha) * math.sqrt(self.p * (1 - self.p) / n)
-        if self.p in (0.0, 1.0):
-            pvalue = 1.0 if k == round(self.p * n) else 0.0
-        else:
-            pvalue = float(binomtest(k, n, self.p).pvalue)
+        pvalue = binomial_pvalue(k, n, self.p)
         stats = {"rate": rate, "n": float(n), "pvalue": pvalue}
         msg = (f"{self.label} {_pct(rate)} of {n:,} entries; expected {_pct(self.p)} ± {_pct(half)} "
                f"(binomial test, false-failure rate {self.alpha:g})")
@@ -483,14 +464,10 @@ class KolmogorovSmirnov(Property):
         return f"N({_g(self.loc)}, {_g(self.scale)}²)"
 
     def _evaluate(self, outputs, args, kwargs) -> Outcome:
-        from scipy.stats import kstest
-
         a = as_numpy(value_at(outputs[0], self.at)).astype(np.float64).reshape(-1)
         if a.size < 2 or not np.isfinite(a).all():
             return self._fail("the values are too few or not finite", {})
-        name = {"normal": "norm", "uniform": "uniform"}[self.dist]
-        res = kstest(a, name, args=(self.loc, self.scale))
-        stats = {"D": float(res.statistic), "pvalue": float(res.pvalue)}
-        msg = (f"KS statistic D = {res.statistic:.3g} against {self._describe()} (p = {res.pvalue:.3g}; fails below "
-               f"{self.alpha:g})")
-        return self._ok(msg, stats) if res.pvalue >= self.alpha else self._fail(msg, stats)
+        d, pvalue = ks_test(a, self.dist, self.loc, self.scale)
+        stats = {"D": d, "pvalue": pvalue}
+        msg = f"KS statistic D = {d:.3g} against {self._describe()} (p = {pvalue:.3g}; fails below {self.alpha:g})"
+        return self._ok(msg, stats) if pvalue >= self.alpha else self._fail(msg, stats)

@@ -202,8 +202,10 @@ class Parting:
 
 
 def _first_bad(e: np.ndarray, g: np.ndarray, rtol: float, atol: float) -> int | None:
-    bad = ~(np.abs(g - e) <= atol + rtol * np.abs(e))
-    return int(np.argmax(np.where(bad, np.abs(g - e), -1.0))) if bad.any() else None
+    with np.errstate(invalid="ignore", over="ignore"):
+        diff = np.abs(g - e)
+        bad = ~(diff <= atol + rtol * np.abs(e))  # NaN and inf count as bad
+        return int(np.argmax(np.where(bad, np.nan_to_num(diff, nan=np.inf), -1.0))) if bad.any() else None
 
 
 def part(expected: Run, got: Run, *, rtol: float, atol: float, param: str = "param") -> Parting:
@@ -232,7 +234,7 @@ def part(expected: Run, got: Run, *, rtol: float, atol: float, param: str = "par
             if j is not None:
                 return Parting(i + 1, (f"your trajectory parts from the reference at step {i + 1} of {n}: the state "
                                        f"`{name}`[{j}] is {gv[j]:.8g}, expected {ev[j]:.8g} (`{param}` still agrees)"),
-                               float(np.abs(gv[j] - ev[j])), (j,))
+                               float(abs(float(gv[j]) - float(ev[j]))), (j,))
     if got.error and len(got.params) < n:
         return Parting(len(got.params) + 1, got.error)
     return Parting(None, f"agrees with the reference at every one of {n} steps")

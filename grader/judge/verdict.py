@@ -75,7 +75,7 @@ def early_result(function: Function, inst: Instance, devices, status: str, messa
 
 def _stop_message(stop, memory_mb: int) -> tuple[Status, str]:
     if stop.reason == "timeout":
-        return Status.TIMEOUT, f"timed out: {stop.detail}"
+        return Status.TIMEOUT, stop.detail
     if stop.reason == "protocol":
         return Status.BANNED, (f"{stop.detail}. This looks like tampering with the grader; the case earns no points "
                                "and your instructor will review it.")
@@ -466,11 +466,9 @@ def function_results(ctx: VerdictContext, evidence: list[InstanceEvidence]) -> l
     for i, iev in plain:
         cpu = next((e for e in iev.devices if e.device == "cpu"), None)
         got = cpu.output if cpu is not None else None
-        failed = cases[i].status is Status.FAILED
         items.append(Evidence(expected=iev.inst.expected, got=got, has_output=got is not None,
                               tol=ctx.assignment.tolerance_for(ctx.function, iev.inst.case, iev.inst.dtype),
-                              variants=variant_results(ctx.function, iev.inst) if failed else {},
-                              diagnosis=cases[i].diagnosis))
+                              variants=variant_results(ctx.function, iev.inst), diagnosis=cases[i].diagnosis))
     for (i, _), diag in zip(plain, reconcile(ctx.function, items)):
         if cases[i].status is Status.FAILED and diag is not None and diag != cases[i].diagnosis:
             cases[i] = dataclasses.replace(cases[i], diagnosis=diag)

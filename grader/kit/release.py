@@ -83,7 +83,7 @@ def _min_score_from_workflow(text: str) -> str:
 def _pyproject(project: Path) -> str:
     import tomllib
 
-    deps = ["torch==2.13.0", "numpy", "click>=8.1", "jinja2>=3.1", "nbformat>=5.9", "rich>=13", "scipy>=1.11",
+    deps = ["torch==2.13.0", "numpy", "click>=8.1", "jinja2>=3.1", "nbformat>=5.9", "rich>=13",
             "ipython>=8.0"]
     requires = ">=3.11"
     pp = project / "pyproject.toml"

@@ -394,14 +394,14 @@ class Session:
                 if now >= deadline:
                     if quiet:
                         return None
-                    self._halt(Stop("timeout", f"ran for more than {wall_limit:.3g} s of wall-clock time (the limit "
-                                               "for this case; is it waiting or sleeping?)", limit_s=wall_limit))
+                    self._halt(Stop("timeout", f"timed out after {wall_limit:.3g} s of wall-clock time (the limit for "
+                                               "this case; is it waiting or sleeping?).", limit_s=wall_limit))
                     return None
             if now >= next_poll:
                 next_poll = now + 0.02
                 cpu = cpu_seconds(self.pid)
                 if cpu is not None and cpu - cpu0 > cpu_limit and not quiet:
-                    self._halt(Stop("timeout", f"used more than {cpu_limit:.3g} s of CPU time (the limit for this "
+                    self._halt(Stop("timeout", f"timed out after {cpu_limit:.3g} s of CPU time (the limit for this "
                                                "case).", limit_s=cpu_limit))
                     return None
                 rss = _rss_kb(self.pid)
@@ -416,14 +416,16 @@ class Session:
             self._pump(max(0.0, min(0.02, deadline - now)))
 
     def _drain_streams(self, seconds: float) -> None:
+        """Read what stdout/stderr hold, waiting up to ``seconds`` for more; stops early at their end."""
         end = time.monotonic() + seconds
         while self._sel is not None:
-            events = [(k, e) for k, e in self._sel.select(0) if k.data != "res"]
-            if not events:
-                if time.monotonic() >= end:
-                    return
-                time.sleep(0.005)
-                continue
+            streams = [k for k in self._sel.get_map().values() if k.data != "res"]
+            if not streams:
+                return
+            left = max(0.0, end - time.monotonic())
+            events = [(k, e) for k, e in self._sel.select(min(left, 0.01)) if k.data != "res"]
+            if not events and left <= 0:
+                return
             for key, _ in events:
                 try:
                     data = os.read(key.fd, 1 << 20)

@@ -114,6 +114,10 @@ def _warm_up() -> None:
     torch.bernoulli(torch.full((2,), 0.5))
     import numpy  # noqa: F401
     import torch.nn.functional  # noqa: F401
+
+    import grader.judge.trajectory  # noqa: F401 - what a child needs for trajectory cases
+    import grader.sandbox.protocol  # noqa: F401
+    import grader.spec  # noqa: F401
     try:
         raise ValueError("warm-up")
     except ValueError as e:

@@ -329,7 +329,8 @@ def _main(req_fd: int, res_fd: int, region_fd: int) -> None:
     # Grader modules the child needs later, imported before confinement.
     import torch.utils._python_dispatch  # noqa: F401
 
-    from grader.judge import objectives as _objectives  # noqa: F401 - trajectory cases, driven here
+    from grader import spec as _spec  # noqa: F401 - trajectory cases are driven here: import before confinement
+    from grader.judge import objectives as _objectives  # noqa: F401
     from grader.judge import trajectory as trajectories
     from grader.sandbox import protocol
 

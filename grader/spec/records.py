@@ -1,41 +1,6 @@
-"""Assignment specifications: what is graded, how, and for how many points.
+"""The records of a spec: tolerances, calls, cases, mistakes, limits, functions, assignments.
 
-An assignment is described by a *spec module* that lives beside the reference
-implementations, in ``reference/specs/<assignment id>.py``, and defines a
-module-level ``ASSIGNMENT`` (an :class:`Assignment`).  The reference
-implementation itself is ``reference/<assignment id>.py``; the student stub is
-``assignments/<assignment id>.py``.  Adding an assignment means adding those
-three files: nothing in ``grader/`` changes.
-
-A spec module is trusted instructor code: it is imported by the grader, never
-by the student's process.  It must not import the reference module (mistake
-variants are written out in the spec so that the spec can be read on its own).
-
-Example::
-
-    from grader.spec import Assignment, Function, Case, Mistake, call, randn
-
-    def _naive_softmax(x, dim=-1):
-        e = x.exp()
-        return e / e.sum(dim, keepdim=True)
-
-    ASSIGNMENT = Assignment(
-        id="softmax_demo",
-        title="A softmax by hand",
-        banned=("torch.softmax", "torch.Tensor.softmax", "torch.nn.functional"),
-        functions=(
-            Function(
-                name="softmax",
-                cases=(
-                    Case("small", lambda g, dt: call(randn(g, (4, 5), dt))),
-                    Case("large_1e4", lambda g, dt: call(randn(g, (3, 7), dt, scale=1e4))),
-                ),
-                mistakes=(Mistake("softmax_no_max_shift",
-                                  "exp() of large logits overflows: subtract the row max first.",
-                                  _naive_softmax),),
-            ),
-        ),
-    )
+Re-exported by :mod:`grader.spec`, the authoring API.
 """
 
 from __future__ import annotations
@@ -45,57 +10,18 @@ import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-__all__ = [
-    "Tolerance",
-    "GradCheck",
-    "Trajectory",
-    "Axis",
-    "Prefixes",
-    "Property",
-    "MaskedScale",
-    "BernoulliRate",
-    "Independent",
-    "Bounds",
-    "Moments",
-    "KolmogorovSmirnov",
-    "Quadratic",
-    "Rosenbrock",
-    "as_dtype",
-    "tensor",
-    "with_zeros",
-    "DEFAULT_TOLERANCES",
-    "Call",
-    "call",
-    "Case",
-    "Mistake",
-    "Function",
-    "Limits",
-    "Assignment",
-    "SpecError",
-    "randn",
-    "rand",
-    "randint",
-    "case_seed",
-    "FLOAT_DTYPES",
-]
+from grader.errors import SpecError
+from grader.judge.properties import Property
+
+if TYPE_CHECKING:  # pragma: no cover
+    from grader.spec.checks import Axis, GradCheck, Prefixes, Trajectory
+
+__all__ = ["FLOAT_DTYPES", "Tolerance", "DEFAULT_TOLERANCES", "Call", "call", "Case", "Mistake", "Limits", "Function",
+           "Assignment", "case_seed"]
 
 FLOAT_DTYPES = ("float32", "float64")
-
-from grader.judge.objectives import Objective, Quadratic, Rosenbrock  # noqa: E402 - data classes for specs
-from grader.judge.properties import (  # noqa: E402
-    BernoulliRate,
-    Bounds,
-    Independent,
-    KolmogorovSmirnov,
-    MaskedScale,
-    Moments,
-    Property,
-)
-
-
-from grader.errors import SpecError  # noqa: E402 - re-exported: specs raise it
 
 
 @dataclass(frozen=True)
@@ -144,72 +70,6 @@ class Call:
 def call(*args: Any, **kwargs: Any) -> Call:
     """Build a :class:`Call` from positional and keyword arguments."""
     return Call(tuple(args), dict(kwargs))
-
-
-def as_dtype(dtype: Any):
-    """``torch.float32`` for ``"float32"`` or ``torch.float32`` (any torch dtype or its name)."""
-    import torch
-
-    if isinstance(dtype, torch.dtype):
-        return dtype
-    return getattr(torch, str(dtype))
-
-
-_dtype = as_dtype
-
-
-def tensor(values, dtype):
-    """Exact literal values (nested lists of numbers), built in float64 then cast to ``dtype``.
-
-    Use it for hand-picked cases (ties, exact zeros, +-1e4): the float32 and
-    float64 instances then hold the same values up to one rounding.
-    """
-    import torch
-
-    return torch.tensor(values, dtype=torch.float64).to(as_dtype(dtype))
-
-
-def with_zeros(g, x, frac: float = 0.3):
-    """``x`` with a random ``frac`` of its entries set to exactly 0 (half of them -0.0), drawn from ``g``.
-
-    The first entry is always +0.0 and the last always -0.0 (when ``x`` has at
-    least two entries), so every draw has both.
-    """
-    import torch
-
-    u = rand(g, x.shape, torch.float64).reshape(-1)
-    if u.numel() >= 2:
-        u[0], u[-1] = 0.0, frac * 0.75
-    u = u.reshape(x.shape)
-    x = torch.where(u < frac / 2, torch.zeros((), dtype=x.dtype), x)
-    return torch.where((u >= frac / 2) & (u < frac), torch.full((), -0.0, dtype=x.dtype), x)
-
-
-def randn(g, shape, dtype, *, scale: float = 1.0, shift: float = 0.0):
-    """Normal(shift, scale**2) tensor of ``shape`` and ``dtype``, drawn from generator ``g``.
-
-    Drawn in float64 then cast, so float32 and float64 cases see the same values
-    up to rounding.
-    """
-    import torch
-
-    x = torch.randn(tuple(shape), generator=g, dtype=torch.float64) * scale + shift
-    return x.to(_dtype(dtype))
-
-
-def rand(g, shape, dtype, *, low: float = 0.0, high: float = 1.0):
-    """Uniform[low, high) tensor of ``shape`` and ``dtype`` from generator ``g``."""
-    import torch
-
-    x = torch.rand(tuple(shape), generator=g, dtype=torch.float64) * (high - low) + low
-    return x.to(_dtype(dtype))
-
-
-def randint(g, low: int, high: int, shape):
-    """int64 tensor of ``shape`` with values in ``[low, high)`` from generator ``g``."""
-    import torch
-
-    return torch.randint(low, high, tuple(shape), generator=g, dtype=torch.int64)
 
 
 @dataclass(frozen=True)
@@ -277,143 +137,6 @@ class Case:
     def random(self) -> bool:
         """The case is graded by properties (its function draws random numbers)."""
         return bool(self.properties)
-
-
-@dataclass(frozen=True)
-class GradCheck:
-    """Gradient consistency: a backward function against central differences of a forward.
-
-    For a case of the backward function, the grader builds the forward's
-    inputs with ``inputs(call)``, draws ``directions`` random unit directions
-    d for every argument in ``wrt`` and compares, in float64,
-
-        <gradient of that argument from the backward, d>
-        with  <upstream, F(x + h d) - F(x - h d)> / (2h)
-
-    where F is the forward (the *student's own* forward ``forward``, run in
-    the sandbox; or ``trusted``, the spec's own, run in the grader) and
-    ``upstream`` the gradient flowing into F's output (1 for a scalar
-    loss).  The relative error is CS231n's |a - b| / max(|a| + |b|, 1e-8).
-    It never changes a score: it tells the student *where* the error is
-    ("your backward is wrong for your own forward", "your backward matches
-    your forward, but your forward is wrong", "both agree with each other but
-    not the reference").  A forward the student has not written skips the
-    check.
-
-    Attributes:
-        inputs: ``inputs(call) -> Call``, the forward's call from the backward's.
-        wrt: forward argument (position or keyword name) -> path of its
-            gradient in the backward's output (``()`` the output itself,
-            ``(1,)`` the second element, ``(1, "W1")`` a dict entry).
-        forward: name of the student's forward function in this assignment.
-        trusted: the forward as a callable, when the assignment has no
-            forward of the student's (run in the grader; e.g. ``x @ W + b``).
-        upstream: ``upstream(call) -> Tensor``, the gradient flowing into the
-            forward's output (``grad_out`` of the backward call); None when
-            the forward's output at ``output`` is a scalar loss.
-        output: path of the forward output the upstream gradient applies to.
-        directions: random directions per argument.
-        step: the finite-difference step h (float64).
-        rtol: the largest relative error that counts as consistent.
-    """
-
-    inputs: Callable[[Call], Call]
-    wrt: Mapping[int | str, tuple]
-    forward: str | None = None
-    trusted: Callable[..., Any] | None = None
-    upstream: Callable[[Call], Any] | None = None
-    output: tuple = ()
-    directions: int = 2
-    step: float = 1e-6
-    rtol: float = 1e-5
-
-    def __post_init__(self) -> None:
-        if (self.forward is None) == (self.trusted is None):
-            raise SpecError("GradCheck needs exactly one of forward= (a student function) or trusted= (a callable)")
-        if not self.wrt:
-            raise SpecError("GradCheck.wrt names no argument")
-
-
-@dataclass(frozen=True)
-class Axis:
-    """Name an axis of an output, so a failing case says where along it the result first differs.
-
-    "output['x'] agrees at step 4 and first differs at step 3, counting back
-    from the last step" tells a student more than a worst-element index.
-
-    Attributes:
-        name: what one index along the axis is ("step", "position", "head").
-        path: which output (``()`` the output itself, ``("x",)`` a dict entry,
-            ``(0,)`` the first element of a tuple).
-        axis: the axis.
-        backward: report from the last index down (backpropagation through time).
-    """
-
-    name: str = "step"
-    path: tuple = ()
-    axis: int = 0
-    backward: bool = False
-
-
-@dataclass(frozen=True)
-class Prefixes:
-    """Find the first item of a list input (a sentence of a corpus) from which the result goes wrong.
-
-    For a failing case, the grader calls the student's function again on the
-    first k items of the ``args`` (for k = 1, 2, ...) and the reference on the
-    same, and reports the first k where they part: "your result first
-    differs once sentence 2 is included".
-
-    Attributes:
-        args: positions of the list arguments cut together (candidates and their references).
-        name: what one item is ("sentence", "document").
-        max_items: at most this many prefixes are tried.
-    """
-
-    args: tuple = (0,)
-    name: str = "sentence"
-    max_items: int = 12
-
-
-@dataclass(frozen=True)
-class Trajectory:
-    """Run an update rule for many steps, feeding its outputs back as the next state.
-
-    The case's ``make`` gives the first call (parameter, state, step count,
-    hyper-parameters).  At every step the grader computes the gradient of
-    ``objective`` at the current parameter itself, puts it in the ``grad``
-    argument, calls the student's function, and takes the new parameter and
-    state from its output for the next call.  The reference is run the same
-    way; the case passes when every step agrees within the tolerance.  The
-    report names the first step where the trajectories part and plots both
-    loss curves.
-
-    Attributes:
-        objective: :class:`~grader.judge.objectives.Quadratic`,
-            :class:`~grader.judge.objectives.Rosenbrock`, ...
-        steps: number of updates.
-        param: name of the parameter argument (contract name).
-        grad: name of the gradient argument, filled in by the grader.
-        carry: state argument name -> index of its next value in the output tuple.
-        param_out: index of the new parameter in the output tuple; None when
-            the function returns the parameter alone.
-        step: name of an int argument incremented after every call (Adam's
-            ``t``), or None.
-    """
-
-    objective: Objective
-    steps: int = 200
-    param: str = "param"
-    grad: str = "grad"
-    carry: Mapping[str, int] = field(default_factory=dict)
-    param_out: int | None = 0
-    step: str | None = None
-
-    def __post_init__(self) -> None:
-        if self.steps < 1:
-            raise SpecError("Trajectory.steps must be >= 1")
-        if not isinstance(self.objective, Objective):
-            raise SpecError("Trajectory.objective must be a grader.spec objective (Quadratic, Rosenbrock, ...)")
 
 
 @dataclass(frozen=True)
