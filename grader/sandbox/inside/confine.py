@@ -461,7 +461,7 @@ def install(*, tmpdir: str, read_roots: tuple[str, ...], deny_roots: tuple[str, 
 #: Exit status of a child whose grader code was modified by the student's code (the result
 #: channel can no longer be trusted, so nothing more is sent).  The parent reports it as
 #: "banned: the grader's guard was modified" for instructor review.
-TAMPER_EXIT = 86
+from grader.sandbox.protocol import TAMPER_EXIT  # noqa: E402 - shared with the grader side
 
 _sealed: dict = {}
 _installed = False
