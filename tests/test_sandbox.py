@@ -182,7 +182,8 @@ def test_modifying_the_guard_ends_the_process_and_earns_nothing(worker):
     softmax, a, _ = _grade(worker, "tamper_record.py", others_pass=False)
     assert a.score == 0 and all(c.status in ("banned", "error") for c in a.cases)
     first = softmax[0]
-    assert "guard was modified" in first.message or f"exited with code {TAMPER_EXIT}" in first.message, first.message
+    assert first.status == "banned" and "guard was modified" in first.message, first.message
+    assert TAMPER_EXIT == 86
 
 
 def test_a_wrapped_send_cannot_hide_a_banned_call(worker):
@@ -193,8 +194,8 @@ def test_a_wrapped_send_cannot_hide_a_banned_call(worker):
     softmax, a, _ = _grade(worker, "tamper_send.py", others_pass=False)
     assert all(c.score == 0 for c in softmax)
     first = softmax[0]
-    assert first.status in ("banned", "error"), first.message
-    assert "guard was modified" in first.message or f"exited with code {TAMPER_EXIT}" in first.message, first.message
+    assert first.status == "banned" and "guard was modified" in first.message, first.message
+    assert TAMPER_EXIT == 86
 
 
 def test_banned_family_json_is_written_within_the_deadline(tmp_path):

@@ -62,6 +62,26 @@ def _kill_orphans(children: set[int]) -> None:
                 pass
 
 
+def _close_all_but(keep: set[int]) -> None:
+    """Close every file descriptor of this process except ``keep``.
+
+    The student's process must hold nothing but its own channels: whatever
+    the grader had open when the zygote was forked (a batch pool's pipe to
+    its coordinator, a test runner's files, sockets) would otherwise be
+    reachable by ``os.write(fd, ...)`` from student code.
+    """
+    try:
+        fds = [int(x) for x in os.listdir("/proc/self/fd")]
+    except OSError:  # pragma: no cover - no /proc: close a generous range
+        fds = list(range(3, 1024))
+    for fd in fds:
+        if fd not in keep:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
 def _send(sock: socket.socket, msg: dict) -> bool:
     try:
         sock.send(json.dumps(msg).encode())
@@ -192,6 +212,7 @@ def serve(sock: socket.socket) -> None:
                     os.dup2(err_w, 2)
                     for fd in (null, out_w, err_w):
                         os.close(fd)
+                    _close_all_but({0, 1, 2, req_r, res_w, region_fd})
                     from grader.sandbox.inside.child import main
 
                     main(req_r, res_w, region_fd)
