@@ -4,7 +4,10 @@ Parametrized over the catalog (``reference/specs/*.py``): a new assignment is
 covered as soon as its three files exist, with no new test code. The checks
 themselves are :mod:`grader.catalog.lint` (also run by ``grade lint-spec`` and
 ``grade release``); fixtures are graded through the sandbox in
-``tests/test_submissions.py``.
+``tests/test_submissions.py``.  Two checks live here until the lint makes
+them: every function has at least four cases, one of them hidden; and no two
+known mistakes of a function give the same result on every case (else a
+student matching one would be told the other).
 """
 
 from __future__ import annotations
@@ -13,8 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from grader.catalog.lint import lint_assignment
+from grader.catalog.instances import call_seeded, instance_seed, make_call
+from grader.catalog.lint import close, lint_assignment, reference_outcomes
 from grader.catalog.project import load_catalog
+from grader.judge import trajectory as tj
 
 ROOT = Path(__file__).resolve().parent.parent
 CATALOG = load_catalog(ROOT / "reference")
@@ -51,6 +56,86 @@ def test_assignment_has_fixtures(aid):
     assert mistakes, f"{aid}: the spec names no known mistakes"
     assert buggy <= mistakes, f"{aid}: buggy fixtures {sorted(buggy - mistakes)} name no Mistake of the spec"
     assert mistakes <= buggy, f"{aid}: mistakes {sorted(mistakes - buggy)} have no buggy fixture"
+
+
+@pytest.mark.parametrize("aid", IDS)
+def test_every_function_has_four_cases_one_hidden(aid):
+    short = [f"{f.name} ({len(f.cases)} cases)" for f in CATALOG.get(aid).functions if len(f.cases) < 4]
+    unhidden = [f.name for f in CATALOG.get(aid).functions if not any(c.hidden for c in f.cases)]
+    assert not short, f"{aid}: functions with fewer than 4 cases: {short}"
+    assert not unhidden, f"{aid}: functions without a hidden case: {unhidden}"
+
+
+def _results(assignment, function, reference, variant) -> list:
+    """What ``variant`` gives on every (case, dtype) of ``function``: ("value", output, tolerance),
+    ("properties", properties, outcomes), ("trajectory", run, tolerance) or ("raised", exception name)."""
+    names = tj.bind_names(getattr(reference, function.name))
+    out = []
+    for case in function.cases:
+        for dt in case.dtypes:
+            seed = instance_seed(assignment, function, case, dt)
+            c = make_call(assignment, function, case, dt)
+            tol = assignment.tolerance_for(function, case, dt)
+            try:
+                if case.trajectory is not None:
+                    out.append(("trajectory", tj.run_inprocess(variant, case.trajectory, c, names), tol))
+                elif case.random:
+                    out.append(("properties", case.properties_for(c),
+                                reference_outcomes(variant, function, case, c, seed)))
+                else:
+                    out.append(("value", call_seeded(variant, c), tol))
+            except Exception as e:  # noqa: BLE001 - a variant that raises is a result too
+                out.append(("raised", type(e).__name__))
+    return out
+
+
+def _same(a, b) -> bool:
+    if a[0] != b[0] or a[0] == "raised":
+        return a == b
+    if a[0] == "properties":
+        return all(p.agrees(x, y) for p, x, y in zip(a[1], a[2], b[2]))
+    tol = a[2]
+    if a[0] == "trajectory":
+        return tj.part(a[1], b[1], rtol=tol.rtol, atol=tol.atol).step is None
+    return close(a[1], b[1], rtol=tol.rtol, atol=tol.atol)
+
+
+def indistinguishable_mistakes(assignment, reference) -> list[str]:
+    """``"function: a and b"`` for every two mistakes of a function whose results agree on every case
+    (values within the case's tolerance, property outcomes by the property's ``agrees``, trajectories
+    never parting): the grader could not tell a student which of the two they made."""
+    import itertools
+
+    found = []
+    for f in assignment.functions:
+        res = {m.id: _results(assignment, f, reference, m.variant) for m in f.mistakes}
+        for a, b in itertools.combinations(res, 2):
+            if all(_same(x, y) for x, y in zip(res[a], res[b])):
+                found.append(f"{f.name}: {a} and {b}")
+    return found
+
+
+@pytest.mark.parametrize("aid", IDS)
+def test_mistakes_are_distinguishable(aid):
+    """Every two known mistakes of a function differ on some case."""
+    same = indistinguishable_mistakes(CATALOG.get(aid), CATALOG.references[aid])
+    assert not same, f"{aid}: mistakes that give the same result on every case (add a case that tells them " \
+                     f"apart, or merge them): {same}"
+
+
+def test_indistinguishable_mistakes_are_found():
+    """The check is not vacuous: a plain, a random and a trajectory function with a mistake repeated under
+    another id are reported (and only that pair)."""
+    import dataclasses
+
+    from grader.spec import Mistake
+
+    for aid, fname in (("activations", "softmax"), ("layers", "dropout_forward"), ("optimizers", "sgd_step")):
+        a = CATALOG.get(aid)
+        f = a.function(fname)
+        twin = Mistake("twin", "the same as another", f.mistakes[0].variant)
+        broken = a.replace(functions=(dataclasses.replace(f, mistakes=(*f.mistakes, twin)),))
+        assert indistinguishable_mistakes(broken, CATALOG.references[aid]) == [f"{fname}: {f.mistakes[0].id} and twin"]
 
 
 def test_lint_catches_a_broken_spec():
