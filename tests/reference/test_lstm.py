@@ -1,23 +1,18 @@
-"""Reference ``lstm`` vs torch.nn.LSTM / torch.nn.LSTMCell, plus spec sanity checks."""
+"""Reference ``lstm`` vs torch.nn.LSTM / torch.nn.LSTMCell and autograd, over many sizes and lengths."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import pytest
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.append(str(ROOT))
+from grader.catalog.project import load_catalog
 
-from reference import lstm as ref  # noqa: E402
-from reference.specs import lstm as spec_module  # noqa: E402
-
-SPEC = spec_module.ASSIGNMENT
-SUBMISSIONS = ROOT / "tests" / "submissions"
+ROOT = Path(__file__).resolve().parents[2]
+CATALOG = load_catalog(ROOT / "reference")
+ref = CATALOG.references["lstm"]
+ASSIGNMENT = CATALOG.get("lstm")
 
 
 def _weights(g, I, H, dtype, w_scale=0.5):
@@ -150,101 +145,5 @@ def test_backward_matches_autograd_float64(T, N, I, H, zero_state):
     _assert_close(_flat(got), _flat(exp), rtol=1e-9, atol=1e-11)
 
 
-def test_inputs_not_modified():
-    g = torch.Generator().manual_seed(3)
-    args = [torch.randn(5, 2, 3, generator=g, dtype=torch.float64), torch.randn(2, 4, generator=g, dtype=torch.float64),
-            torch.randn(2, 4, generator=g, dtype=torch.float64), *_weights(g, 3, 4, torch.float64)]
-    before = [a.clone() for a in args]
-    ref.lstm_forward(*args)
-    ref.lstm_cell(args[0][0], *args[1:])
-    ref.lstm_backward(torch.randn(5, 2, 4, generator=g, dtype=torch.float64), *args)
-    for a, b in zip(args, before):
-        assert torch.equal(a, b)
-
-
-# --------------------------------------------------------------------------- #
-# Spec sanity
-# --------------------------------------------------------------------------- #
-
-_ORACLES = {"lstm_cell": _oracle_cell, "lstm_forward": _oracle_forward, "lstm_backward": _oracle_backward}
-
-
-_rc_spec = importlib.util.spec_from_file_location("_refcheck_lstm", Path(__file__).with_name("_refcheck.py"))
-_rc = importlib.util.module_from_spec(_rc_spec)
-_rc_spec.loader.exec_module(_rc)
-
-
-def _close(a, b, tol):
-    return _rc.close(a, b, rtol=tol.rtol, atol=tol.atol)
-
-
-def _spec_calls(function):
-    g = torch.Generator().manual_seed(123)
-    for case in function.cases:
-        yield case, case.make(g, torch.float64)
-
-
-def _load(path):
-    return _rc.load(f"_sub_{path.parent.name}_{path.stem}", path)
-
-
-@pytest.mark.parametrize("function", SPEC.functions, ids=lambda f: f.name)
-def test_spec_cases_and_mistakes(function):
-    assert 4 <= len(function.cases) <= 10 and any(c.hidden for c in function.cases)
-    tol = SPEC.tolerance_for(function, function.cases[0], "float64")
-    outs = {m.id: [] for m in function.mistakes}
-    refs = []
-    for case, c in _spec_calls(function):
-        exp = getattr(ref, function.name)(*c.args, **c.kwargs)
-        assert _close(exp, _ORACLES[function.name](*c.args, **c.kwargs), tol), case.id
-        refs.append(exp)
-        for m in function.mistakes:
-            outs[m.id].append(m.variant(*c.args, **c.kwargs))
-    for m in function.mistakes:
-        assert any(not _close(o, e, tol) for o, e in zip(outs[m.id], refs)), f"{m.id} never differs"
-    ids = [m.id for m in function.mistakes]
-    for i, a in enumerate(ids):
-        for b in ids[i + 1:]:
-            assert any(not _close(x, y, tol) for x, y in zip(outs[a], outs[b])), f"{a} vs {b} indistinguishable"
-
-
-def test_required_mistakes_present_in_both_functions():
-    both = {"lstm_gate_order_ifog", "lstm_cell_uses_old_c_for_h", "lstm_forget_gate_missing"}
-    for name in ("lstm_cell", "lstm_forward"):
-        assert both <= {m.id for m in SPEC.function(name).mistakes}
-    assert {"lstm_bptt_no_cell_path", "lstm_bptt_no_recurrent_grad", "lstm_bptt_weights_not_summed"} <= {
-        m.id for m in SPEC.function("lstm_backward").mistakes}
-    assert "lstm_state_not_carried" in {m.id for m in SPEC.function("lstm_forward").mistakes}
-    for function in SPEC.functions:
-        for m in function.mistakes:
-            assert (SUBMISSIONS / "buggy" / "lstm" / f"{m.id}.py").exists(), m.id
-
-
-@pytest.mark.parametrize("path", sorted((SUBMISSIONS / "correct" / "lstm").glob("*.py")), ids=lambda p: p.stem)
-def test_correct_fixtures_pass_spec_cases(path):
-    mod = _load(path)
-    for function in SPEC.functions:
-        tol = SPEC.tolerance_for(function, function.cases[0], "float64")
-        for case, c in _spec_calls(function):
-            exp = getattr(ref, function.name)(*c.args, **c.kwargs)
-            assert _close(getattr(mod, function.name)(*c.args, **c.kwargs), exp, tol), (function.name, case.id)
-
-
-@pytest.mark.parametrize("path", sorted((SUBMISSIONS / "buggy" / "lstm").glob("*.py")), ids=lambda p: p.stem)
-def test_buggy_fixtures_match_their_mistake(path):
-    mod = _load(path)
-    found = set()
-    applicable = set()
-    for function in SPEC.functions:
-        mistakes = {m.id: m for m in function.mistakes}
-        if path.stem in mistakes:
-            applicable.add(function.name)
-        tol = SPEC.tolerance_for(function, function.cases[0], "float64")
-        for case, c in _spec_calls(function):
-            exp = getattr(ref, function.name)(*c.args, **c.kwargs)
-            got = getattr(mod, function.name)(*c.args, **c.kwargs)
-            if _close(got, exp, tol):
-                continue
-            if path.stem in mistakes and _close(got, mistakes[path.stem].variant(*c.args, **c.kwargs), tol):
-                found.add(function.name)
-    assert applicable and found == applicable, f"{path.stem}: matched in {found}, expected in {applicable}"
+def test_at_most_ten_cases_per_function():
+    assert all(len(f.cases) <= 10 for f in ASSIGNMENT.functions), [(f.name, len(f.cases)) for f in ASSIGNMENT.functions]
