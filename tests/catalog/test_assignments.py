@@ -21,7 +21,7 @@ from grader.catalog.lint import close, lint_assignment, reference_outcomes
 from grader.catalog.project import load_catalog
 from grader.judge import trajectory as tj
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 CATALOG = load_catalog(ROOT / "reference")
 IDS = [a.id for a in CATALOG.assignments]
 
