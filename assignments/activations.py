@@ -13,6 +13,13 @@ source and what actually runs): ``torch.sigmoid`` / ``Tensor.sigmoid``,
 ``torch.nn.functional``, and autograd (``.backward()``, ``torch.autograd.*``,
 ``torch.func.*``).
 
+Also banned: torch.log_softmax (and Tensor.log_softmax), the torch.nn Sigmoid
+and Softmax modules, the C functions behind torch.nn.functional (torch._C._nn),
+any other library's sigmoid or softmax (scipy.special.expit and softmax,
+jax.nn, tensorflow.nn, tensorflow.math, keras.activations, keras.ops, ...), and
+any other automatic differentiation (jax.grad, jax.vjp, jax.jvp, jax.jacrev,
+jax.jacfwd, autograd.grad, tensorflow.GradientTape).
+
 Rules for every function:
 
 * work for float32 and float64 on any device; return tensors on the input's

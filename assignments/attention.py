@@ -21,6 +21,11 @@ Banned (the grader checks statically and while your code runs):
     Allowed: torch.softmax, matmul/@, einsum, reshape/transpose/permute,
     masked_fill, torch.where, ...
 
+    Also banned: quantizable MultiheadAttention (torch.ao), other libraries'
+    attention (jax.nn.dot_product_attention, flax, tensorflow.keras,
+    keras.layers), and any other automatic differentiation (jax.grad, jax.vjp,
+    jax.jvp, jax.jacrev, jax.jacfwd, autograd.grad, tensorflow.GradientTape).
+
 Rules for every function: inputs are torch.Tensors (float32 or float64; masks
 are bool), on any device; outputs keep the input's dtype and device; never
 modify an input in place. Scores can be large (inputs up to 1e4): the softmax

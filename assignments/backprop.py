@@ -19,6 +19,10 @@ your source and what actually runs): autograd (``.backward()``,
 ``torch.autograd.*``, ``torch.func.*``) and everything in
 ``torch.nn.functional``.
 
+Also banned: torch._C._nn (the C functions behind torch.nn.functional) and any
+other automatic differentiation (jax.grad, jax.vjp, jax.jvp, jax.jacrev,
+jax.jacfwd, autograd.grad, tensorflow.GradientTape).
+
 Rules for every function:
 
 * work for float32 and float64 on any device; return tensors on the input's

@@ -16,6 +16,12 @@ Banned (the grader checks statically and while your code runs):
     Allowed: elementary tensor ops, torch.mean, torch.var, torch.var_mean,
     torch.sqrt, torch.rsqrt, broadcasting, reshape/view, ...
 
+    Also banned: torch.rms_norm, quantized norm modules (torch.ao),
+    torch._C._nn, other libraries' normalization (sklearn.preprocessing,
+    jax.nn, flax, tensorflow.nn, keras.layers, keras.ops), and any other
+    automatic differentiation (jax.grad, jax.vjp, jax.jvp, jax.jacrev,
+    jax.jacfwd, autograd.grad, tensorflow.GradientTape).
+
 Rules for every function: inputs are torch.Tensors, float32 or float64, on any
 device; outputs keep the input's dtype and device; never modify an input in
 place (return new tensors).

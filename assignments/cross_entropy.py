@@ -12,6 +12,14 @@ source and what actually runs): everything in ``torch.nn.functional``,
 Tensor-method forms), ``torch.nn.CrossEntropyLoss`` / ``NLLLoss``, and autograd
 (``.backward()``, ``torch.autograd.*``, ``torch.func.*``).
 
+Also banned: torch.logcumsumexp (and Tensor.logcumsumexp),
+torch.special.log_softmax, torch._C._nn, any other library's softmax, log-sum-
+exp or cross-entropy (scipy.special logsumexp and softmax,
+sklearn.metrics.log_loss, torchmetrics, jax.nn, tensorflow.nn, tensorflow.math,
+keras.losses, keras.ops, ...), and any other automatic differentiation
+(jax.grad, jax.vjp, jax.jvp, jax.jacrev, jax.jacfwd, autograd.grad,
+tensorflow.GradientTape).
+
 Rules for every function:
 
 * work for float32 and float64 on any device; return tensors on the input's

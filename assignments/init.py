@@ -35,6 +35,11 @@ probability below 1e-6.
 Banned: ``torch.nn.init.*`` and the ``torch.nn`` modules (``nn.Linear``,
 ``nn.Conv2d``, ... initialise themselves with it), and autograd.
 
+Also banned: other libraries' initializers (keras.initializers,
+jax.nn.initializers, tensorflow.keras.initializers), and any other automatic
+differentiation (jax.grad, jax.vjp, jax.jvp, jax.jacrev, jax.jacfwd,
+autograd.grad, tensorflow.GradientTape).
+
 Tip (interview notes): weights must not start at 0 (or all equal): every
 unit would compute the same thing. Use Xavier for sigmoid/tanh layers and
 He (Kaiming) for ReLU layers: He's variance 2/n is Xavier's 1/n times 2,

@@ -22,6 +22,12 @@ module such as ``nn.LayerNorm``), ``torch.layer_norm``,
 ``torch.autograd.*``, ``torch.func.*``).  Allowed: elementary tensor ops,
 ``torch.mean``, ``torch.var``, ``torch.var_mean``, ``torch.sqrt``, ``torch.rsqrt``.
 
+Also banned: quantized norm modules (torch.ao), torch._C._nn, other libraries'
+normalization (sklearn.preprocessing, jax.nn, flax, tensorflow.nn,
+keras.layers, keras.ops), and any other automatic differentiation (jax.grad,
+jax.vjp, jax.jvp, jax.jacrev, jax.jacfwd, autograd.grad,
+tensorflow.GradientTape).
+
 Rules for every function: float32 and float64 on any device; outputs keep
 x's dtype and device; never modify an input in place; inputs up to 1e4 in
 magnitude (also rows like 1e4 + N(0, 1)) must give finite, correct results.

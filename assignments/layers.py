@@ -29,6 +29,12 @@ every ``torch.conv*`` routine (``torch.conv1d``, ``torch.conv2d``,
 and autograd (``.backward()``, ``torch.autograd.*``, ``torch.func.*``).  Allowed: elementary tensor ops,
 ``Tensor.unfold``, ``as_strided``, ``einsum``, ``matmul``, indexing and loops.
 
+Also banned: quantized modules (torch.ao), torch._C._nn, other libraries'
+convolution and pooling (scipy.signal, scipy.ndimage, skimage, jax.lax, jax.nn,
+flax, tensorflow.nn, keras.layers, keras.ops), and any other automatic
+differentiation (jax.grad, jax.vjp, jax.jvp, jax.jacrev, jax.jacfwd,
+autograd.grad, tensorflow.GradientTape).
+
 Rules for every function:
 
 * work for float32 and float64 on any device; return tensors on the input's

@@ -25,6 +25,12 @@ in ``torch.nn`` (``torch.nn.functional.*`` and every module, e.g.
 including ``torch.log1p``, ``torch.exp``, ``torch.clamp``, ``torch.where``,
 ``gather`` and indexing.
 
+Also banned: torch._C._nn, other libraries' sigmoid and losses
+(scipy.special.expit and log_expit, sklearn.metrics.log_loss and hinge_loss,
+torchmetrics, jax.nn, tensorflow.nn, keras.losses, keras.ops), and any other
+automatic differentiation (jax.grad, jax.vjp, jax.jvp, jax.jacrev, jax.jacfwd,
+autograd.grad, tensorflow.GradientTape).
+
 Rules for every function: float32 and float64 on any device; outputs keep
 the input's dtype and device (losses are 0-d tensors); never modify an input
 in place; logits up to |z| = 1e4 must give finite, exact results.

@@ -18,6 +18,11 @@ Banned (the grader checks statically and while your code runs):
     The point is to write the recurrence and its gradient yourself.
     Allowed: torch.sigmoid, torch.tanh, matmul/@, slicing, chunk, cat, stack, ...
 
+    Also banned: quantizable LSTM modules (torch.ao), torch._C._nn, other
+    libraries' LSTMs (jax.nn, flax, tensorflow.keras, keras.layers), and any
+    other automatic differentiation (jax.grad, jax.vjp, jax.jvp, jax.jacrev,
+    jax.jacfwd, autograd.grad, tensorflow.GradientTape).
+
 Rules for every function: inputs are torch.Tensors, float32 or float64, on any
 device; outputs keep the input's dtype and device; never modify an input in
 place.

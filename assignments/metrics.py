@@ -12,6 +12,9 @@ zero_division=zero_division)`` -- but you may not use it.
 
 Banned: ``sklearn`` and ``torchmetrics`` (anything in them).
 
+Also banned: any other library's metrics (torcheval, ignite.metrics,
+keras.metrics).
+
 Rules:
 
 * labels are int64 tensors of shape (N,) with values in [0, num_classes);

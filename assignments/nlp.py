@@ -20,6 +20,11 @@ Banned (the grader checks statically and while your code runs):
     these yourself. Allowed: elementary tensor ops (exp, log, log1p, clamp,
     where, gather, matmul, sum, ...), Python's collections.Counter, math.
 
+    Also banned: other libraries' versions (torcheval, Hugging Face evaluate,
+    jax.nn, tensorflow, keras), and any other automatic differentiation
+    (jax.grad, jax.vjp, jax.jvp, jax.jacrev, jax.jacfwd, autograd.grad,
+    tensorflow.GradientTape).
+
 Rules: tensor inputs are float32 or float64 (targets int64) on any device;
 tensor outputs keep the input's dtype and device; never modify an input in
 place. corpus_bleu and tf_idf take plain Python lists of strings and return

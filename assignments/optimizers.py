@@ -36,6 +36,11 @@ source and what actually runs): ``torch.optim.*`` (optimizers and
 ``torch.nn.functional.*``, and autograd (``.backward()``,
 ``torch.autograd.*``, ``torch.func.*``).
 
+Also banned: torch.distributed.optim, other libraries' optimizers (optax,
+keras.optimizers, tensorflow.keras.optimizers), and any other automatic
+differentiation (jax.grad, jax.vjp, jax.jvp, jax.jacrev, jax.jacfwd,
+autograd.grad, tensorflow.GradientTape).
+
 Rules for every tensor function:
 
 * work for float32 and float64 on any device; return tensors on the input's

@@ -25,6 +25,11 @@ Banned (the grader checks statically and while your code runs):
     yourself. Allowed: torch.sigmoid, torch.tanh, matmul/@, slicing, chunk,
     cat, stack, loops, ...
 
+    Also banned: quantizable RNN and GRU modules (torch.ao), torch._C._nn,
+    other libraries' recurrent layers (jax.nn, flax, tensorflow.keras,
+    keras.layers), and any other automatic differentiation (jax.grad, jax.vjp,
+    jax.jvp, jax.jacrev, jax.jacfwd, autograd.grad, tensorflow.GradientTape).
+
 Rules for every function: inputs are torch.Tensors, float32 or float64, on any
 device; outputs keep the input's dtype and device; never modify an input in
 place.

@@ -80,7 +80,7 @@ def _as_folder(name: str, tmp: Path) -> Path:
     return tmp
 
 
-def _grade(worker, name: str, **opts):
+def _grade(worker, name: str, others_pass: bool = True, **opts):
     import tempfile
 
     for suffix in (".shell", ".system", ".written"):
@@ -104,7 +104,9 @@ def _grade(worker, name: str, **opts):
         assert not os.path.exists(MARK + suffix), f"the submission wrote {MARK + suffix}"
     # The other functions were graded in full.
     others = [c for c in a.cases if c.function != "softmax"]
-    assert others and all(c.status == "passed" for c in others), {c.key: c.status for c in others if not c.passed}
+    assert others
+    if others_pass:
+        assert all(c.status == "passed" for c in others), {c.key: c.status for c in others if not c.passed}
     softmax = [c for c in a.cases if c.function == "softmax"]
     return softmax, a, elapsed
 
@@ -133,7 +135,6 @@ HOSTILE_VERDICTS = [
     ("runtime_banned.py", "banned", "at run time"),
     ("aten_banned.py", "banned", "aten::_softmax"),
     ("close_result_pipe.py", "error", "ended unexpectedly"),
-    ("corrupt_result_pipe.py", "error", "corrupted the grader's result channel"),
 ]
 
 
@@ -143,6 +144,93 @@ def test_hostile_function_gets_a_clear_verdict(worker, name, status, text):
     first = softmax[0]
     assert first.status == status, first.message
     assert text in first.message, first.message
+    assert all(c.score == 0 for c in softmax)
+
+
+# Issue 9: every family of banned routine that used to earn full marks. Each file hides its banned
+# routine from the static scan (names built at run time), so the verdict is the run-time guard's.
+BANNED_FAMILIES = [
+    # file, status of softmax's first case, text in its message
+    ("thread_banned.py", "error", "not allowed to start a thread"),
+    ("thread_pool_banned.py", "error", "not allowed to start a thread"),
+    ("tamper_pause_profiler.py", "banned", "the grader's guard was modified"),
+    ("tamper_pause_modes.py", "banned", "the grader's guard was modified"),
+    ("spoofed_library.py", "banned", "torch._C._nn.elu"),
+    ("engine_internals.py", "banned", "a backward pass ran"),
+    ("engine_run_backward.py", "banned", "a backward pass ran"),
+    ("map_c_function.py", "banned", "torch._C._nn.elu"),
+    ("safe_softmax.py", "banned", "aten::_safe_softmax"),
+    ("scipy_softmax.py", "banned", "scipy.special"),
+]
+
+
+@pytest.mark.parametrize("name,status,text", BANNED_FAMILIES, ids=[v[0] for v in BANNED_FAMILIES])
+def test_banned_routine_family_earns_no_marks(worker, name, status, text):
+    softmax, _, elapsed = _grade(worker, name)
+    first = softmax[0]
+    assert first.status == status, first.message
+    assert text in first.message, first.message
+    assert all(c.score == 0 for c in softmax)
+    assert elapsed < 60
+
+
+def test_modifying_the_guard_ends_the_process_and_earns_nothing(worker):
+    """Patching the guard's classes at import time: the sandbox's ledger sees the guard changed and
+    ends the process (status confine.TAMPER_EXIT) at the first graded call, before anything is sent."""
+    from grader.sandbox.inside.confine import TAMPER_EXIT
+
+    softmax, a, _ = _grade(worker, "tamper_record.py", others_pass=False)
+    assert a.score == 0 and all(c.status in ("banned", "error") for c in a.cases)
+    first = softmax[0]
+    assert "guard was modified" in first.message or f"exited with code {TAMPER_EXIT}" in first.message, first.message
+
+
+def test_a_wrapped_send_cannot_hide_a_banned_call(worker):
+    """Wrapping the child's send to drop the banned-call record: the process ends (status
+    confine.TAMPER_EXIT) as soon as the guard has a hit to report; hit-free functions are graded."""
+    from grader.sandbox.inside.confine import TAMPER_EXIT
+
+    softmax, a, _ = _grade(worker, "tamper_send.py", others_pass=False)
+    assert all(c.score == 0 for c in softmax)
+    first = softmax[0]
+    assert first.status in ("banned", "error"), first.message
+    assert "guard was modified" in first.message or f"exited with code {TAMPER_EXIT}" in first.message, first.message
+
+
+def test_banned_family_json_is_written_within_the_deadline(tmp_path):
+    """The CLI, as a user runs it, on a folder holding several attacks: it stays alive, writes its
+    JSON in time, and no attack earns a point."""
+    import json
+    import subprocess
+    import sys
+
+    names = ["thread_banned.py", "tamper_pause_modes.py", "engine_internals.py", "tamper_send.py"]
+    out = {}
+    for name in names:
+        sub = tmp_path / name.removesuffix(".py")
+        sub.mkdir()
+        _as_folder(name, sub)
+        js = tmp_path / f"{sub.name}.json"
+        t = time.monotonic()
+        proc = subprocess.run([sys.executable, "-m", "grader.cli", "check", str(sub), "-a", "activations",
+                               "--device", "cpu", "--json", str(js), "--no-html"],
+                              cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)), capture_output=True,
+                              text=True, timeout=240)
+        assert time.monotonic() - t < 240
+        assert js.exists(), proc.stderr[-2000:]
+        out[name] = json.loads(js.read_text())
+    for name, data in out.items():
+        text = json.dumps(data)
+        assert '"softmax"' in text, name
+        cases = [c for a in data.get("assignments", []) for c in a.get("cases", []) if c.get("function") == "softmax"]
+        assert cases and all((c.get("score") or 0) == 0 for c in cases), (name, cases[:1])
+
+
+def test_corrupting_the_result_channel_distrusts_the_whole_process(worker):
+    """Protocol v2: after a corrupt frame no result of that process is trusted (banned, for review)."""
+    softmax, a, _ = _grade(worker, "corrupt_result_pipe.py", others_pass=False)
+    assert softmax[0].status == "banned"
+    assert "corrupted the grader's result channel" in softmax[0].message
     assert all(c.score == 0 for c in softmax)
 
 
@@ -181,9 +269,11 @@ def test_fork_children_is_refused(worker):
     assert not [c for c in _cmdlines() if "sleep 60" in c]
 
 
-def test_lingering_thread_dies_with_its_process(worker):
+def test_new_threads_are_refused_and_nothing_lingers(worker):
+    """A thread would run beyond the guard's watch (issue 9): the sandbox refuses to start one."""
     softmax, _, _ = _grade(worker, "lingering_thread.py", case_seconds=2.0)
-    assert softmax[0].status == "passed"
+    assert softmax[0].status == "error"
+    assert "not allowed to start a thread" in softmax[0].message
 
 
 def test_exit_at_import_costs_only_that_module(worker):

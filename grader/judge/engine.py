@@ -208,6 +208,9 @@ def _import_failure(imp, where) -> tuple[str, str]:
             return "error", f"your module ran out of memory while being imported.\n{tb}"
         return "error", f"importing your module failed.\n{tb}"
     stop = imp.stop
+    if stop is not None and stop.reason == "tamper":
+        return "banned", (f"while importing your module, {stop.detail}. This looks like tampering with the grader; "
+                          "no case earns points and your instructor will review it.")
     if stop is not None and stop.reason == "timeout":
         return "timeout", f"while importing your module (its top-level code): {stop.detail}"
     if stop is not None and stop.reason == "crash":

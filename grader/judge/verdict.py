@@ -76,6 +76,8 @@ def early_result(function: Function, inst: Instance, devices, status: str, messa
 def _stop_message(stop, memory_mb: int) -> tuple[Status, str]:
     if stop.reason == "timeout":
         return Status.TIMEOUT, stop.detail
+    if stop.reason == "tamper":
+        return Status.BANNED, (f"{stop.detail}. The case earns no points; your instructor will review it.")
     if stop.reason == "protocol":
         return Status.BANNED, (f"{stop.detail}. This looks like tampering with the grader; the case earns no points "
                                "and your instructor will review it.")
@@ -334,6 +336,10 @@ def case_result(ctx: VerdictContext, iev: InstanceEvidence) -> CaseResult:
             dev_runs.append(DeviceRun(dev, Status.ERROR, inst.error))
             continue
         if ev.not_run is not None:
+            if ev.not_run == "tamper":
+                dev_runs.append(DeviceRun(dev, Status.BANNED, "not run: the grader's guard was modified earlier in "
+                                                              "this function; your instructor will review it."))
+                continue
             st = Status.TIMEOUT if ev.not_run == "timeout" else Status.ERROR
             dev_runs.append(DeviceRun(dev, st, f"not run after an earlier {'timeout' if st is Status.TIMEOUT else 'error'}"
                                                " in this function."))

@@ -34,10 +34,12 @@ from grader.sandbox.wire import Array, DType, Opaque, WireError
 
 __all__ = ["PROTOCOL", "ProtocolError", "Setup", "RunRequest", "Hit", "ErrorInfo", "CellError", "ImportReport",
            "RunReport", "RUN_STATUSES", "parse_report", "layout_inputs", "InputLayout", "modified_inputs",
-           "inputs_from_region", "ALIGN"]
+           "inputs_from_region", "ALIGN", "TAMPER_EXIT"]
 
 PROTOCOL = 2
 ALIGN = 64
+#: The exit code of a child the sandbox's ledger ended because the grader's guard was modified.
+TAMPER_EXIT = 86
 RUN_STATUSES = ("ok", "error", "not_implemented", "oom", "missing", "not_run")
 _MAX_TEXT = 20_000
 _MAX_LIST = 1_000

@@ -38,7 +38,7 @@ from typing import Any
 
 from grader.sandbox import protocol, wire
 from grader.sandbox.procfs import _rss_kb, cpu_seconds, remove_tree, run_queue_seconds
-from grader.sandbox.protocol import ImportReport, InputLayout, ProtocolError, RunReport, RunRequest, Setup
+from grader.sandbox.protocol import TAMPER_EXIT, ImportReport, InputLayout, ProtocolError, RunReport, RunRequest, Setup
 
 __all__ = ["Session", "Stop", "RunOutcome", "ImportOutcome", "EXIT_GRACE", "MAX_RESULT_BYTES", "remove_tree",
            "cpu_seconds"]
@@ -437,9 +437,14 @@ class Session:
                 self._take_stream(key.data, data)
 
     def _lost(self) -> None:
-        """The child closed its result channel without being asked: it ended on its own."""
+        """The child closed its result channel without being asked: it ended on its own (or the sandbox's
+        ledger ended it because the grader's guard was modified: exit code ``TAMPER_EXIT``)."""
         self._kill()
-        self.stop = Stop("crash", "the process ended unexpectedly", exit_status=self.exit_status)
+        st = self.exit_status
+        if st is not None and os.WIFEXITED(st) and os.WEXITSTATUS(st) == TAMPER_EXIT:
+            self.stop = Stop("tamper", "the grader's guard was modified while your code ran", exit_status=st)
+        else:
+            self.stop = Stop("crash", "the process ended unexpectedly", exit_status=st)
 
     def _halt(self, stop: Stop) -> None:
         self.stop = stop

@@ -319,6 +319,11 @@ ASSIGNMENT = Assignment(
         "torch._scaled_dot_product_cudnn_attention",
         "torch._triton_multi_head_attention",
         "torch._triton_scaled_dot_attention",
+        "torch.ao",  # quantizable MultiheadAttention
+        "jax.nn.dot_product_attention",
+        "flax",
+        "tensorflow.keras",
+        "keras.layers",
         "torch.tril",  # banned for causal_mask (the harness bans per assignment)
         "torch.triu",
         "torch.Tensor.tril",
@@ -330,6 +335,14 @@ ASSIGNMENT = Assignment(
         "torch.autograd",
         "torch.func",
         "torch.Tensor.backward",
+        "jax.grad",
+        "jax.vjp",
+        "jax.jvp",
+        "jax.jacrev",
+        "jax.jacfwd",
+        "jax.value_and_grad",
+        "autograd.grad",
+        "tensorflow.GradientTape",
     ),
     banned_ops=(
         "aten::scaled_dot_product_attention",

@@ -198,9 +198,18 @@ ASSIGNMENT = Assignment(
     title="A two-layer network, backpropagated by hand",
     banned=(
         "torch.nn.functional",
+        "torch._C._nn",  # the C functions behind torch.nn.functional
         "torch.autograd",
         "torch.func",
         "torch.Tensor.backward",
+        "jax.grad",
+        "jax.vjp",
+        "jax.jvp",
+        "jax.jacrev",
+        "jax.jacfwd",
+        "jax.value_and_grad",
+        "autograd.grad",
+        "tensorflow.GradientTape",
     ),
     banned_ops=(
         # what autograd would run for the network's backward pass

@@ -296,9 +296,26 @@ ASSIGNMENT = Assignment(
         "torch.group_norm",
         "torch.native_group_norm",
         "torch.instance_norm",
+        "torch.rms_norm",
+        "torch.ao",  # quantized norm modules
+        "torch._C._nn",
+        "sklearn.preprocessing",  # StandardScaler, scale: the normalization itself
+        "jax.nn",
+        "flax",
+        "tensorflow.nn",
+        "keras.layers",
+        "keras.ops",
         "torch.autograd",
         "torch.func",
         "torch.Tensor.backward",
+        "jax.grad",
+        "jax.vjp",
+        "jax.jvp",
+        "jax.jacrev",
+        "jax.jacfwd",
+        "jax.value_and_grad",
+        "autograd.grad",
+        "tensorflow.GradientTape",
     ),
     banned_ops=(
         "aten::batch_norm",
@@ -328,6 +345,10 @@ ASSIGNMENT = Assignment(
         "aten::group_norm",
         "aten::native_group_norm",
         "aten::instance_norm",
+        "aten::rms_norm",
+        "aten::_fused_rms_norm",
+        "aten::native_layer_norm_backward",
+        "aten::native_group_norm_backward",
     ),
     functions=(
         Function(

@@ -322,11 +322,22 @@ ASSIGNMENT = Assignment(
     title="Weight initialization: Xavier/Glorot and Kaiming/He",
     banned=(
         "torch.nn.init",
+        "keras.initializers",
+        "jax.nn.initializers",
+        "tensorflow.keras.initializers",
         "torch.nn.modules",
         *_NN_MODULES,
         "torch.autograd",
         "torch.func",
         "torch.Tensor.backward",
+        "jax.grad",
+        "jax.vjp",
+        "jax.jvp",
+        "jax.jacrev",
+        "jax.jacfwd",
+        "jax.value_and_grad",
+        "autograd.grad",
+        "tensorflow.GradientTape",
     ),
     functions=(
         Function(

@@ -162,12 +162,28 @@ _NORM_BANNED = (
     "torch.group_norm",
     "torch.native_group_norm",
     "torch.instance_norm",
+    "torch.ao",  # quantized norm modules
+    "torch._C._nn",
+    "sklearn.preprocessing",  # StandardScaler, scale: the normalization itself
+    "jax.nn",
+    "flax",
+    "tensorflow.nn",
+    "keras.layers",
+    "keras.ops",
     "torch.batch_norm",
     "torch.native_batch_norm",
     "torch._native_batch_norm_legit",
     "torch.autograd",
     "torch.func",
     "torch.Tensor.backward",
+    "jax.grad",
+    "jax.vjp",
+    "jax.jvp",
+    "jax.jacrev",
+    "jax.jacfwd",
+    "jax.value_and_grad",
+    "autograd.grad",
+    "tensorflow.GradientTape",
 )
 
 _NORM_BANNED_OPS = (

@@ -581,9 +581,28 @@ ASSIGNMENT = Assignment(
         "torch.native_dropout",
         "torch.feature_dropout",
         "torch.alpha_dropout",
+        "torch.ao",  # quantized conv and pooling modules
+        "torch._C._nn",
+        "scipy.signal",  # convolve2d, correlate2d
+        "scipy.ndimage",  # convolve, maximum_filter
+        "skimage",
+        "jax.lax",
+        "jax.nn",
+        "flax",
+        "tensorflow.nn",
+        "keras.layers",
+        "keras.ops",
         "torch.autograd",
         "torch.func",
         "torch.Tensor.backward",
+        "jax.grad",
+        "jax.vjp",
+        "jax.jvp",
+        "jax.jacrev",
+        "jax.jacfwd",
+        "jax.value_and_grad",
+        "autograd.grad",
+        "tensorflow.GradientTape",
     ),
     banned_ops=(
         "aten::convolution",

@@ -188,7 +188,8 @@ ASSIGNMENT = Assignment(
     id="metrics",
     position=7,
     title="Confusion matrix, precision, recall and F1",
-    banned=("sklearn", "torchmetrics"),
+    banned=("sklearn", "torchmetrics", "torcheval", "ignite.metrics", "keras.metrics",
+            "tensorflow.keras.metrics"),
     functions=(
         Function(
             name="confusion_matrix",

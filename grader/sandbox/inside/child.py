@@ -256,7 +256,7 @@ def _run_cells(setup: dict, module: types.ModuleType, filenames: frozenset) -> t
     return cell_errors, None, ""
 
 
-def _drive(trajectories, fn, guard, traj: dict, args, kwargs, filenames) -> tuple[dict, dict | None]:
+def _drive(trajectories, fn, guard, traj: dict, args, kwargs, filenames, audit) -> tuple[dict, dict | None]:
     """Run ``fn`` as the update rule of a trajectory case, every step under the guard.
 
     Returns the run as data and, when the rule raised at some step, that
@@ -277,6 +277,7 @@ def _drive(trajectories, fn, guard, traj: dict, args, kwargs, filenames) -> tupl
             try:
                 with guard:
                     out = fn(*c.args, **dict(c.kwargs))
+                audit("grade.guard", "done")
             except NotImplementedError:
                 raise
             except Exception as e:  # noqa: BLE001 - reported with the step it happened at
@@ -367,6 +368,7 @@ def _main(req_fd: int, res_fd: int, region_fd: int) -> None:
             ipython.install(module.__dict__)
         except Exception:  # noqa: BLE001
             pass
+    audit = sys.audit  # taken before sealing: the ledger's checks after each graded call go through it
     if sb.get("confine", True):
         confine.seal(student_files=tuple(sorted(filenames)))
     t0 = time.perf_counter()
@@ -412,12 +414,13 @@ def _main(req_fd: int, res_fd: int, region_fd: int) -> None:
         t = time.perf_counter()
         try:
             if traj is not None:
-                out, failure = _drive(trajectories, fn, guard, traj, args, kwargs, filenames)
+                out, failure = _drive(trajectories, fn, guard, traj, args, kwargs, filenames, audit)
                 if failure is not None:
                     status, error = "error", failure
             else:
                 with guard:
                     out = fn(*args, **kwargs)
+                audit("grade.guard", "done")  # the ledger ends the process if the guard did not run around it
             if uses_cuda:
                 torch.cuda.synchronize()
         except NotImplementedError as e:

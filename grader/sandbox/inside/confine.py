@@ -26,7 +26,9 @@ import os
 import resource
 import sys
 
-__all__ = ["install", "seal", "set_limits", "landlock", "landlock_abi", "seccomp", "violations", "SandboxViolation"]
+from grader.sandbox.inside import ledger as _ledger
+
+__all__ = ["SandboxViolation", "install", "landlock", "landlock_abi", "seal", "seccomp", "set_limits", "violations"]
 
 violations: list[str] = []
 
@@ -69,6 +71,12 @@ _WRITE_EVENTS = {"os.remove", "os.rename", "os.rmdir", "os.mkdir", "os.chmod", "
                  "os.link", "os.truncate", "os.utime", "shutil.rmtree", "shutil.copyfile", "shutil.move",
                  "os.chflags", "os.setxattr", "os.removexattr"}
 _READ_EVENTS = {"os.listdir", "os.scandir", "glob.glob", "os.walk"}
+
+# System font folders: matplotlib lists them when it builds its font cache (in the sandbox, at
+# every first import: HOME is a fresh folder).
+_FONT_DIRS = ("/usr/share/fonts", "/usr/local/share/fonts", "/usr/share/X11/fonts", "/usr/X11R6/lib/X11/fonts",
+              "/usr/lib/X11/fonts", "/usr/X11/lib/X11/fonts", "/usr/lib/openoffice/share/fonts",
+              "/usr/share/texmf/fonts", "/usr/share/texlive/texmf-dist/fonts")
 
 _BLOCKED_IMPORTS = ("reference", "grade_specs", "grade_reference", "sklearn", "torchmetrics")
 
@@ -288,6 +296,21 @@ def seccomp() -> bool:
         return False
 
 
+def _register_at_fork_noop(*, before=None, after_in_child=None, after_in_parent=None) -> None:
+    """``os.register_at_fork`` inside the sandbox: accepted and ignored (no fork can happen)."""
+    for f in (before, after_in_child, after_in_parent):
+        if f is not None and not callable(f):
+            raise TypeError("register_at_fork: arguments must be callable")
+    if before is None and after_in_child is None and after_in_parent is None:
+        raise TypeError("At least one argument is required.")
+
+
+def _own_module(top: str, own_dirs: tuple[str, ...]) -> bool:
+    """Whether module ``top`` would be found in one of the submission's own folders."""
+    return any(os.path.isfile(os.path.join(d, top + ".py")) or os.path.isfile(os.path.join(d, top, "__init__.py"))
+               for d in own_dirs)
+
+
 def _blocked(what: str):
     def stub(*args, **kwargs):
         msg = f"grade sandbox: not allowed to {what}"
@@ -314,8 +337,11 @@ def install(*, tmpdir: str, read_roots: tuple[str, ...], deny_roots: tuple[str, 
         The Landlock ABI in force (0: audit hook only).
     """
     tmp = os.path.realpath(tmpdir)
+    py_roots = tuple(os.path.realpath(p) for p in {sys.prefix, sys.base_prefix, sys.exec_prefix})
+    own_dirs = tuple(r for r in (os.path.realpath(r) for r in read_roots if os.path.isdir(r))
+                     if not _under(r, py_roots))  # the submission's folder, not the Python installation
     reads = tuple(os.path.realpath(r) for r in read_roots) + (tmp, "/dev", "/proc/self", "/sys", "/etc",
-                                                              "/usr/share/zoneinfo")
+                                                              "/usr/share/zoneinfo") + _FONT_DIRS
     denies = tuple(os.path.realpath(d) for d in deny_roots if d)
     writable = (tmp, "/dev/null")
     me = os.getpid()
@@ -325,7 +351,25 @@ def install(*, tmpdir: str, read_roots: tuple[str, ...], deny_roots: tuple[str, 
         violations.append(msg)
         raise SandboxViolation(msg)
 
+    gate = [False]
+
+    std = os.path.dirname(os.__file__)
+    not_student = _library_dirs() + tuple(os.path.join(p, "") for p in dict.fromkeys((std, os.path.realpath(std)))) \
+        + (os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__)))), ""),)
+
     def hook(event: str, args: tuple) -> None:
+        if gate[0]:
+            return  # one of the grader's own sealing steps below (seal() discards them before student code)
+        if event == "exec" and not _sealed and _seal_steps:
+            # The first code compiled from a file outside the installation and the grader is the
+            # student's: seal now if the child has not (the child normally calls seal() itself).
+            fn = getattr(args[0], "co_filename", None) if args else None
+            if isinstance(fn, str) and fn and not fn.startswith("<") and not fn.startswith(not_student):
+                try:
+                    seal(student_files=(fn,))
+                except Exception as e:  # pragma: no cover - never stop the run for this
+                    violations.append(f"grade sandbox: sealing failed ({type(e).__name__}: {e})")
+            return
         if event == "open":
             path = _norm(args[0])
             if path is None:
@@ -367,8 +411,11 @@ def install(*, tmpdir: str, read_roots: tuple[str, ...], deny_roots: tuple[str, 
         if event == "import":
             name = args[0] if args else ""
             if isinstance(name, str) and any(name == b or name.startswith(b + ".") for b in _BLOCKED_IMPORTS):
-                if name.split(".")[0] in ("sklearn", "torchmetrics"):
+                top = name.split(".")[0]
+                if top in ("sklearn", "torchmetrics"):
                     return  # banned per assignment, reported by the guard, not a sandbox matter
+                if _own_module(top, own_dirs):
+                    return  # the submission's own helper (a `reference.py` beside the notebook)
                 refuse(f"import {name}")
 
     # Replace fork primitives that do not raise audit events of their own.
@@ -380,9 +427,14 @@ def install(*, tmpdir: str, read_roots: tuple[str, ...], deny_roots: tuple[str, 
         pass
     for name in ("fork", "forkpty", "posix_spawn", "posix_spawnp", "system", "execv", "execve", "execl",
                  "execlp", "execvp", "execvpe", "spawnv", "spawnve", "spawnl", "spawnle", "kill", "killpg",
-                 "setsid", "setpgid", "setuid", "setgid", "nice", "sched_setaffinity", "register_at_fork"):
+                 "setsid", "setpgid", "setuid", "setgid", "nice", "sched_setaffinity"):
         if hasattr(os, name):
             setattr(os, name, _blocked(f"call os.{name}"))
+    # Libraries register fork handlers at import (logging, random, concurrent.futures, matplotlib's
+    # font cache, tqdm): with forking refused the handlers can never run, so registering one is a
+    # harmless no-op, not an error.
+    if hasattr(os, "register_at_fork"):
+        os.register_at_fork = _register_at_fork_noop
     abi = 0
     if use_landlock:
         sys_roots = ("/usr", "/lib", "/lib64", "/bin", "/etc", "/proc", "/sys", "/dev")
@@ -392,15 +444,77 @@ def install(*, tmpdir: str, read_roots: tuple[str, ...], deny_roots: tuple[str, 
         if not any(_under(d, kernel_reads) for d in denies):
             abi = landlock(read=kernel_reads, write=(tmp,), devices_rw=allow_cuda)
         seccomp()
+    def add_hook(h) -> None:
+        gate[0] = True
+        try:
+            sys.addaudithook(h)
+        finally:
+            gate[0] = False
+
     sys.addaudithook(hook)
+    _seal_steps.update(add_hook=add_hook)
+    global _installed
+    _installed = True
     return abi
 
 
-def seal(*, student_files: tuple[str, ...] = ()) -> None:
+#: Exit status of a child whose grader code was modified by the student's code (the result
+#: channel can no longer be trusted, so nothing more is sent).  The parent reports it as
+#: "banned: the grader's guard was modified" for instructor review.
+from grader.sandbox.protocol import TAMPER_EXIT  # noqa: E402 - shared with the grader side
+
+_sealed: dict = {}
+_installed = False
+_seal_steps: dict = {}  # install() -> seal(): the only privileged steps, discarded by seal()
+_library_dirs = _ledger.library_dirs_default
+
+
+def seal(*, student_files: tuple[str, ...] = (), library_dirs: tuple[str, ...] | None = None,
+         threads: bool = False) -> bool:
     """Last step before the student's code runs (after the grader's own imports and set-up).
 
     Called by the child once, after :func:`install`, right before it executes
-    the submission's cells. ``student_files`` are the file names the
-    student's code is compiled under. Hook for protections that would get in
-    the grader's own way if installed earlier.
+    the submission's cells (:class:`~grader.sandbox.inside.guard.Guard` also
+    calls it on its first use in a confined process, so the protections hold
+    from the first case on even where the child does not).  Installs what
+    would get in the grader's own way earlier:
+
+    * no new threads from the student's code: ``_thread.start_new_thread``
+      refuses (a violation: the case is an error, never marks) unless
+      an installed library or the grader starts the thread outside a graded
+      call (matplotlib's font-cache timer, tqdm's monitor); a fresh
+      ``import _thread`` is refused.  ``torch.set_num_threads`` and
+      ``torch.set_num_interop_threads`` become no-ops and BLAS/OpenMP
+      libraries loaded later run one thread (the grader runs torch on one);
+    * ``breakpoint()`` is a no-op (no debugger in a graded run);
+    * the *ledger*, a second audit hook whose state no Python code can reach:
+      it refuses ``sys.setprofile``/``sys.settrace`` except from the guard's
+      own ``__enter__``/``__exit__`` (called by the child's frame), refuses
+      to compile or build code under an installed package's file name
+      (``compile``, ``code.replace``, ``marshal.loads`` of bytes that are not
+      that package's own ``.pyc``), refuses to replace the code or defaults
+      of the grader's functions, keeps the guard's hits where the student's
+      code cannot erase them, and checks that the grader's modules and
+      classes are the objects
+      they were at sealing time;
+    * ``sys.getprofile``/``sys.gettrace`` no longer hand out the guard's hooks.
+
+    A modified guard ends the process at once with status
+    :data:`TAMPER_EXIT`; modified grader code on the result path (the child's
+    send) ends it as soon as the guard has a hit to report, which that path
+    could drop. Other tampering becomes a ``tamper`` hit of the guard.
+
+    Args:
+        student_files: the file names the student's code is compiled under.
+        library_dirs: installed-package folders (default: every site-packages).
+        threads: keep allowing new threads (for runs that need them).
+
+    Student code compiled, built or unmarshalled under the grader's own file
+    names is refused as well (it would pass for the grader's frames).
+
+    Returns:
+        True when the ledger was installed now, False when already sealed.
     """
+    return _ledger.seal(state=_sealed, steps_in=_seal_steps, violations=violations, error=SandboxViolation,
+                        exit_status=TAMPER_EXIT, student_files=student_files, library_dirs=library_dirs,
+                        threads=threads)

@@ -1,0 +1,333 @@
+"""What the run-time guard looks for: banned names resolved to objects, code locations, module
+files and ATen entry points (:class:`Tables`), and the wrappers that make routines the profiler
+cannot see visible to it (other libraries' C routines, torch's mode switches).
+
+Split from :mod:`grader.sandbox.inside.guard` (which uses it); runs in the student's process.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import types
+
+_OWN_FILE = __file__
+# The standard library's Python code (torch runs its mode handlers through contextlib): not checked
+# for the modes (the sandbox's ledger refuses code compiled under these file names too).
+_STDLIB = tuple(os.path.join(p, "") for p in dict.fromkeys(
+    (os.path.dirname(os.__file__), os.path.realpath(os.path.dirname(os.__file__))))) + ("<frozen ",)
+_GRADER_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__)))), "")
+
+#: The name of every tamper hit.
+TAMPER = "<the grader's guard was modified>"
+
+#: Names under banned prefixes that compute no gradient (kept equal to grader.judge.scan.NO_GRADIENT).
+NO_GRADIENT = (
+    "torch.autograd.grad_mode",
+    "torch.autograd.no_grad",
+    "torch.autograd.enable_grad",
+    "torch.autograd.set_grad_enabled",
+    "torch.autograd.inference_mode",
+    "torch.autograd.set_multithreading_enabled",
+    "torch.autograd.Variable",
+    "torch.autograd.variable",
+    "torch.no_grad",
+    "torch.enable_grad",
+    "torch.set_grad_enabled",
+    "torch.inference_mode",
+    "torch.is_grad_enabled",
+    "torch.is_inference_mode_enabled",
+)
+
+# Entry points that switch the torch modes off or manipulate their stacks.
+_TAMPER_NAMES = (
+    "torch._C._pop_torch_dispatch_stack", "torch._C._push_on_torch_dispatch_stack", "torch._C._set_dispatch_mode",
+    "torch._C._unset_dispatch_mode", "torch._C._pop_torch_function_stack", "torch._C._push_on_torch_function_stack",
+    "torch._C._dispatch_tls_set_dispatch_key_excluded", "torch._C._dispatch_tls_set_dispatch_key_included",
+    "torch.utils._python_dispatch._pop_mode", "torch.utils._python_dispatch._push_mode",
+    "torch.utils._python_dispatch._pop_mode_temporarily", "torch.utils._python_dispatch._disable_current_modes",
+    "torch.overrides._pop_mode", "torch.overrides._push_mode", "torch.overrides._pop_mode_temporarily",
+)
+
+
+
+def _under(dotted: str, prefix: str) -> bool:
+    return dotted == prefix or dotted.startswith(prefix + ".")
+
+
+def _resolve(dotted: str):
+    parts = dotted.split(".")
+    obj = sys.modules.get(parts[0])
+    if obj is None:
+        return None
+    for i, p in enumerate(parts[1:], 1):
+        mod = sys.modules.get(".".join(parts[: i + 1]))
+        if mod is not None:
+            obj = mod
+            continue
+        try:
+            obj = getattr(obj, p)
+        except Exception:
+            return None
+    return obj
+
+
+def _module_path(dotted: str) -> str | None:
+    """Where module ``dotted`` lives (a ``.py`` file, or a package folder ending in ``/``), without importing it."""
+    import importlib.machinery
+
+    parts = dotted.split(".")
+    m = sys.modules.get(parts[0])
+    if m is not None and getattr(m, "__file__", None):
+        base = os.path.dirname(os.path.realpath(m.__file__))
+    else:
+        try:
+            spec = importlib.machinery.PathFinder.find_spec(parts[0])
+        except Exception:
+            spec = None
+        if spec is None or not spec.submodule_search_locations:
+            return None
+        base = os.path.realpath(list(spec.submodule_search_locations)[0])
+    path = os.path.join(base, *parts[1:])
+    if os.path.isdir(path):
+        return os.path.join(path, "")
+    if os.path.isfile(path + ".py"):
+        return path + ".py"
+    return None
+
+
+def _own_code(obj):
+    """The code object of the function ``obj`` really is: under its decorators (``functools.wraps``,
+    ``contextlib.contextmanager``), never a standard-library wrapper's code that many functions share."""
+    for _ in range(8):
+        inner = getattr(obj, "__wrapped__", None)
+        if inner is None:
+            break
+        obj = inner
+    code = getattr(obj, "__code__", None)
+    if code is None or code.co_filename.startswith(_STDLIB) and "site-packages" not in code.co_filename:
+        return None
+    return code
+
+
+class _Watched:
+    """A banned routine that is not a Python function (a numpy ufunc...), made visible to the profiler."""
+
+    __slots__ = ("_grade_fn", "_grade_name")
+
+    def __init__(self, fn, name: str) -> None:
+        object.__setattr__(self, "_grade_fn", fn)
+        object.__setattr__(self, "_grade_name", name)
+
+    def __call__(self, *args, **kwargs):
+        return self._grade_fn(*args, **kwargs)
+
+    def __getattr__(self, attr):
+        return getattr(self._grade_fn, attr)
+
+    def __repr__(self) -> str:
+        return repr(self._grade_fn)
+
+
+_WATCHED_CODE = _Watched.__call__.__code__
+
+
+class _Disabler:
+    """torch's switch that turns a kind of torch mode off, made visible to the profiler (a call from
+    the student's code while the guard runs is tampering)."""
+
+    __slots__ = ("_grade_name", "_grade_real")
+
+    def __init__(self, real, name: str) -> None:
+        object.__setattr__(self, "_grade_real", real)
+        object.__setattr__(self, "_grade_name", name)
+
+    def __call__(self, *args, **kwargs):
+        return self._grade_real(*args, **kwargs)
+
+    def __getattr__(self, attr):
+        return getattr(self._grade_real, attr)
+
+
+_DISABLER_CODE = _Disabler.__call__.__code__
+_DISABLERS = ("DisableTorchFunction", "_DisableTorchDispatch")
+
+
+def _watch_disablers() -> None:
+    """Replace ``torch._C.DisableTorchFunction`` and ``torch._C._DisableTorchDispatch`` (C types whose
+    construction makes no profiler event) with visible wrappers; torch reads them at each use."""
+    import torch
+
+    for name in _DISABLERS:
+        real = getattr(torch._C, name, None)
+        if real is not None and not isinstance(real, _Disabler):
+            setattr(torch._C, name, _Disabler(real, f"torch._C.{name}"))
+_WATCHED: dict[int, object] = {}  # id(original) -> wrapper
+_WRAP_DONE: dict[str, int] = {}
+_WATCHING = [False]  # banned name -> len(sys.modules) when last wrapped
+_TABLES: dict[tuple, _Tables] = {}
+
+
+class _Tables:
+    """What the guard looks for, resolved once per banned list (before the sandbox is sealed)."""
+
+    def __init__(self, banned: tuple[str, ...], banned_ops: tuple[str, ...], library_dirs: tuple[str, ...]) -> None:
+        self.ids: dict[int, str] = {}
+        self.codes: dict[int, str] = {}
+        self.locs: dict[tuple[str, int], str] = {}
+        self.methods: dict[str, str] = {}
+        self.prefixes: list[str] = []
+        self.prefix_paths: list[tuple[str, str]] = []
+        self.op_ids: dict[int, str] = {}
+        self.tamper_ids: dict[int, str] = {}
+        self.tamper_codes: dict[int, str] = {}
+        self.wrap: list[str] = []
+        self.late: list[str] = []
+        self._file_cache: dict[str, object] = {}
+        self._mod_cache: dict[str, object] = {}
+        self.keep: list = []  # objects whose ids are keys above
+        self.ops = frozenset(banned_ops)
+        self.no_grad_files = frozenset(p for p in (_module_path(n) for n in ("torch.autograd.grad_mode",
+                                                                           "torch.autograd.variable"))
+                                       if p and not p.endswith(os.sep))
+        self.autograd = any(_under(b, "torch.autograd") or b in ("torch.Tensor.backward", "torch.func")
+                            or _under(b, "torch.func") for b in banned)
+        lib = [os.path.join(os.path.realpath(d), "") for d in library_dirs if d]
+        self.lib = tuple(lib)
+        for name in banned:
+            if any(_under(name, s) for s in NO_GRADIENT):
+                continue
+            if name.startswith("torch.Tensor."):
+                attr = name.split(".", 2)[2]
+                self.methods[f"Tensor.{attr}"] = name
+                self.methods[f"TensorBase.{attr}"] = name
+                self._register(name, _resolve(name))
+                continue
+            obj = _resolve(name)
+            if obj is None and not name.startswith("torch"):
+                self.late.append(name)  # its library is not loaded yet: resolved when it is
+            if obj is None or isinstance(obj, types.ModuleType):
+                self.prefixes.append(name)
+                path = _module_path(name)
+                if path:
+                    self.prefix_paths.append((path, name))
+                if isinstance(obj, types.ModuleType):
+                    for attr, v in list(vars(obj).items()):
+                        if attr.startswith("__"):
+                            continue
+                        # Only what the module itself defines (or torch's C builtins it
+                        # re-exports): not typing.overload, math.sqrt, ... it imported.
+                        mod = getattr(v, "__module__", None) or ""
+                        if mod == name or mod.startswith(name + ".") or mod.startswith("torch._C"):
+                            full = f"{name}.{attr}"
+                            if not any(_under(full, s) for s in NO_GRADIENT):
+                                self._register(full, v)
+                elif not name.startswith("torch"):
+                    self.wrap.append(name)  # not loaded yet: wrapped when it is, if it is no Python function
+                continue
+            self._register(name, obj)
+            if not isinstance(obj, (types.FunctionType, types.BuiltinFunctionType, types.MethodDescriptorType,
+                                    type, types.MethodType)) and callable(obj):
+                self.wrap.append(name)
+        # Composite ATen routines: their Python entry points count as the operator (map(torch.lstm_cell, ...)).
+        import torch
+
+        for op in self.ops:
+            if not op.startswith("aten::"):
+                continue
+            base = op[len("aten::"):]
+            for owner in (torch._C._VariableFunctions, torch._C._nn, torch._C._linalg, torch._C._special,
+                          torch._C._fft, torch._C.TensorBase):
+                f = getattr(owner, base, None)
+                if f is not None and callable(f):
+                    self.op_ids[id(f)] = op
+                    self.keep.append(f)
+        for name in _TAMPER_NAMES:
+            obj = _resolve(name)
+            code = _own_code(obj)
+            if code is not None:
+                self.tamper_codes[id(code)] = name
+                self.keep.append(code)
+            elif obj is not None:
+                self.tamper_ids[id(obj)] = name
+                self.keep.append(obj)
+
+    def resolve_late(self) -> None:
+        """Register the banned names whose libraries the student's code has loaded since."""
+        for name in list(self.late):
+            parent = name.rpartition(".")[0]
+            if parent not in sys.modules:
+                continue
+            self.late.remove(name)
+            self._file_cache.clear()
+            self._mod_cache.clear()
+            obj = _resolve(name)
+            if obj is None:
+                continue
+            if isinstance(obj, types.ModuleType):
+                for attr, v in list(vars(obj).items()):
+                    mod = getattr(v, "__module__", None) or ""
+                    if not attr.startswith("__") and (mod == name or mod.startswith(name + ".")):
+                        self._register(f"{name}.{attr}", v)
+                continue
+            self._register(name, obj)
+            if not isinstance(obj, (types.FunctionType, types.BuiltinFunctionType, types.MethodDescriptorType,
+                                    type, types.MethodType)) and callable(obj):
+                self.wrap.append(name)
+
+    def _register(self, name: str, obj) -> None:
+        if obj is None:
+            return
+        if isinstance(obj, type):
+            for meth in ("__init__", "__new__", "__call__", "forward", "__enter__"):
+                f = obj.__dict__.get(meth)
+                code = _own_code(f)
+                if code is not None:
+                    self._code(f"{name}.{meth}" if meth != "__init__" else name, code)
+            return
+        code = _own_code(obj)
+        if code is not None:
+            self._code(name, code)
+        elif callable(obj) and getattr(obj, "__code__", None) is None:
+            self.ids.setdefault(id(obj), name)
+            self.keep.append(obj)
+
+    def _code(self, name: str, code) -> None:
+        self.codes.setdefault(id(code), name)
+        self.locs.setdefault((code.co_filename, code.co_firstlineno), name)
+        self.keep.append(code)
+
+    def is_library(self, filename: str) -> bool:
+        return bool(self.lib) and filename.startswith(self.lib) and not filename.startswith(_GRADER_DIR)
+
+    def match_file(self, filename: str, qualname: str) -> str | None:
+        """The banned name of code defined in ``filename`` (a banned module's file or package folder)."""
+        hit = self._file_cache.get(filename, False)
+        if hit is False:
+            hit = None
+            if filename not in self.no_grad_files:
+                for path, name in self.prefix_paths:
+                    if filename == path:
+                        hit = (name, ".")
+                        break
+                    if path.endswith(os.sep) and filename.startswith(path):
+                        hit = (name, ":")
+                        break
+            self._file_cache[filename] = hit
+        return None if hit is None else f"{hit[0]}{hit[1]}{qualname}"
+
+    def match_module(self, modname) -> str | None:
+        if not isinstance(modname, str) or not modname:
+            return None
+        hit = self._mod_cache.get(modname, False)
+        if hit is False:
+            hit = None
+            if not any(_under(modname, s) for s in NO_GRADIENT):
+                for p in self.prefixes:
+                    if modname == p or modname.startswith(p + "."):
+                        hit = p
+                        break
+            self._mod_cache[modname] = hit
+        return hit
+
+

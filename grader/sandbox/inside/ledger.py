@@ -1,0 +1,336 @@
+"""The sandbox's *ledger*: the audit hook that :func:`grader.sandbox.inside.confine.seal` installs.
+
+It runs in the student's process, but no Python code can reach its state (an audit hook cannot be
+listed, removed or introspected): it refuses what would switch the run-time guard off or let code
+pass for library or grader code, keeps a copy of the guard's hits, and checks the grader's code
+for modification (ending the process with ``confine.TAMPER_EXIT`` when it was modified).
+Everything it needs comes in as arguments (it imports nothing of the grader at import time).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+__all__ = ["LEDGER_EVENTS", "library_dirs_default", "seal"]
+
+LEDGER_EVENTS = frozenset({"grade.hit", "grade.tamper", "grade.guard", "sys.setprofile", "sys.settrace", "compile",
+                            "code.__new__", "marshal.loads", "object.__setattr__", "import"})
+
+
+def none(*args, **kwargs) -> None:
+    return None
+
+
+def library_dirs_default() -> tuple[str, ...]:
+    """Installed-package folders (every site-packages and the folders torch and numpy come from)."""
+    import site
+    import sysconfig
+
+    out = []
+    try:
+        out.extend(site.getsitepackages())
+    except Exception:  # pragma: no cover
+        pass
+    for key in ("purelib", "platlib"):
+        p = sysconfig.get_paths().get(key)
+        if p:
+            out.append(p)
+    for mod in ("torch", "numpy"):
+        m = sys.modules.get(mod)
+        if m is not None and getattr(m, "__file__", None):
+            out.append(os.path.dirname(os.path.dirname(m.__file__)))
+    return tuple(dict.fromkeys(os.path.join(os.path.realpath(p), "") for p in out if p))
+
+
+
+
+def seal(*, state: dict, steps_in: dict, violations: list, error: type, exit_status: int,
+         student_files: tuple[str, ...] = (), library_dirs: tuple[str, ...] | None = None,
+         threads: bool = False) -> bool:
+    """Install the ledger and the other sealing steps (see :func:`grader.sandbox.inside.confine.seal`).
+
+    Args:
+        state: confine's sealing record (filled here; non-empty means already sealed).
+        steps_in: the privileged steps ``install()`` prepared (consumed and cleared here).
+        violations: confine's list of refusals (appended to).
+        error: the exception a refusal raises (``SandboxViolation``).
+        exit_status: the status a modified grader ends the process with.
+    """
+    if state:
+        return False
+    import _imp
+
+    lib = tuple(os.path.join(os.path.realpath(d), "") for d in (library_dirs or ())) or library_dirs_default()
+    stdlib = os.path.dirname(os.__file__)
+    stdlib_dirs = tuple(os.path.join(p, "") for p in dict.fromkeys((stdlib, os.path.realpath(stdlib)))) + (
+        "<frozen ",)
+    trusted = lib + stdlib_dirs
+    grader_dir = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__)))), "")
+    from grader.sandbox.inside import guard as guard_mod
+
+    real_exit = os._exit
+    real_write = os.write
+    real_getframe = sys._getframe
+    real_fix = _imp._fix_co_filename
+    import importlib._bootstrap_external as _ext
+
+    compile_bytecode_code = _ext._compile_bytecode.__code__
+    get_code_code = _ext.SourceLoader.get_code.__code__
+    genuine_get_data = _ext.SourceFileLoader.get_data
+    enter_code = guard_mod.Guard.__enter__.__code__
+    exit_code = guard_mod.Guard.__exit__.__code__
+    st = {"armed": False, "entry": None, "hits": [], "seen": set(), "tamper": [], "allow": None, "viol": [],
+          "exits": 0, "done": 0, "suspect": None}
+
+    def is_lib(filename) -> bool:
+        """Installed packages and the standard library: code the guard trusts by its file name."""
+        return isinstance(filename, str) and filename.startswith(trusted) and not filename.startswith(grader_dir)
+
+    def is_protected(filename) -> bool:
+        """File names no code may be compiled under but their own: trusted code and the grader's."""
+        return isinstance(filename, str) and (filename.startswith(trusted) or filename.startswith(grader_dir))
+
+    def is_grader(filename) -> bool:
+        return isinstance(filename, str) and filename.startswith(grader_dir)
+
+    def die(what: str) -> None:
+        try:
+            real_write(2, f"\ngrade: the grader's guard was modified ({what}); the case is reported for "
+                          f"instructor review.\n".encode())
+        finally:
+            real_exit(exit_status)
+
+    def note(what: str) -> None:
+        if st["armed"] and what not in st["tamper"]:
+            st["tamper"].append(what)
+
+    def refuse(what: str):
+        msg = f"grade sandbox: not allowed to {what}"
+        violations.append(msg)
+        st["viol"].append(msg)
+        raise error(msg)
+
+    # -- the integrity snapshot: the grader's modules and classes in this process --------------------
+    # (The standard library is left alone: the result protocol does not trust the child's own os/sys,
+    # and a student replacing os._exit is not tampering with the guard.)
+    def _callable_items(d: dict):
+        return {k: v for k, v in d.items() if callable(v) or isinstance(v, type(os))}
+
+    snapshot: list[tuple[str, dict, dict]] = []
+    frozen: list[tuple[str, dict, tuple, tuple]] = []
+    from operator import is_
+    for name, m in list(sys.modules.items()):
+        if not (name == "grader" or name.startswith("grader.")) or m is None:
+            continue
+        d = vars(m)
+        snapshot.append((name, d, _callable_items(d)))
+        for k, v in list(d.items()):
+            if isinstance(v, type) and getattr(v, "__module__", None) == name:
+                snapshot.append((f"{name}.{k}", v.__dict__, dict(v.__dict__)))
+    # Replacing a grader function's __code__/__defaults__/__kwdefaults__ is refused (object.__setattr__
+    # below); what remains is editing a __kwdefaults__ dict in place.
+    kwdefaults = []
+    for _, d, items in snapshot:
+        for v in items.values():
+            if isinstance(v, type(seal)) and v.__kwdefaults__ and getattr(v, "__module__", "").startswith("grader"):
+                kwdefaults.append((v, v.__kwdefaults__, tuple(v.__kwdefaults__.items())))
+
+    def check() -> None:
+        """End the process if the guard's own code was modified, or if other grader code (the child's
+        send, the wire) was and the guard has something to report: a modified channel could drop it.
+        (Without a hit to hide, the result protocol's own checks decide what a modified channel earns.)"""
+        for name, d, keys, values, critical in frozen:
+            # identity, element by element, in C (an object's own __eq__ is never asked)
+            if not all(map(is_, map(d.get, keys), values)):
+                k = next(k for k, v in zip(keys, values) if d.get(k) is not v)
+                if critical:
+                    die(f"{name}.{k} was replaced")
+                st["suspect"] = f"{name}.{k} was replaced"
+        for f, kw, items in kwdefaults:
+            if f.__kwdefaults__ is not kw or len(kw) != len(items) or not all(kw.get(k) is v for k, v in items):
+                die(f"{f.__qualname__} was changed")
+        missing = [v for v in st["viol"] if v not in violations]
+        if missing:
+            die("the sandbox's record of refused actions was edited")
+        if st["suspect"] and (st["hits"] or st["tamper"]):
+            die(st["suspect"])
+
+    # -- the ledger ---------------------------------------------------------------------------------
+    def ledger(event: str, args: tuple) -> None:
+        if event not in LEDGER_EVENTS:
+            return
+        if event.startswith("grade."):
+            if event == "grade.hit" and st["armed"] and len(args) == 4:
+                key = (args[0], args[1], args[3])
+                if key not in st["seen"]:
+                    st["seen"].add(key)
+                    st["hits"].append(args)
+                    check()  # something to report: the channel must be intact
+            elif event == "grade.tamper" and args:
+                note(str(args[0]))
+            elif event == "grade.guard" and args:
+                caller = real_getframe(1)
+                if args[0] == "check":
+                    check()
+                    return
+                if args[0] == "done":
+                    # The child, after each graded call (through a reference it took before sealing):
+                    # the guard must have run around it, and the grader's code must be intact.
+                    check()
+                    if st["armed"] or st["exits"] <= st["done"]:
+                        die("the guard did not run around the graded call")
+                    st["done"] = st["exits"]
+                    return
+                if args[0] == "enter":
+                    if caller.f_code is not enter_code:
+                        refuse("arm the grader's guard")
+                    if st["armed"]:
+                        note("the guard was entered twice")
+                        refuse("enter the grader's guard twice")
+                    st.update(armed=True, entry=caller.f_back, hits=[], seen=set(), tamper=[], allow="enter")
+                elif args[0] == "entered":
+                    if caller.f_code is enter_code:
+                        st["allow"] = None
+                elif args[0] == "exit" and len(args) == 2 and isinstance(args[1], list):
+                    if caller.f_code is not exit_code or not st["armed"] or caller.f_back is not st["entry"]:
+                        note("your code switched the guard off")
+                        refuse("switch off the grader's guard")
+                    check()
+                    st["exits"] += 1
+                    args[1].extend(("hit",) + tuple(h) for h in st["hits"])
+                    args[1].extend(("tamper", t) for t in st["tamper"])
+                    st.update(armed=False, entry=None, allow="exit")
+                elif args[0] == "exited":
+                    if caller.f_code is exit_code:
+                        st["allow"] = None
+            return
+        if event == "import":
+            if args and args[0] == "_thread" and st.get("no_thread_module"):
+                note("your code re-imported _thread")
+                refuse("import _thread afresh (threads are not allowed)")
+            return
+        if event in ("sys.setprofile", "sys.settrace"):
+            code = real_getframe(1).f_code
+            if (st["allow"] == "enter" and code is enter_code) or (st["allow"] == "exit" and code is exit_code):
+                return
+            note(f"your code called {event}")
+            refuse(f"call {event} (it would switch off the grader's guard)")
+        if event == "compile" and len(args) >= 2:
+            fn = args[1]
+            if isinstance(fn, bytes):
+                fn = os.fsdecode(fn)
+            if is_protected(fn) and not is_lib(real_getframe(1).f_code.co_filename):
+                src = args[0]
+                try:
+                    with open(fn, "rb") as f:
+                        disk = f.read()
+                except OSError:
+                    disk = None
+                same = disk is not None and (src == disk or (isinstance(src, str) and src.encode() == disk))
+                if not same:
+                    note("code compiled under an installed package's file name")
+                    refuse(f"compile code under an installed package's file name ({fn})")
+            return
+        if event == "code.__new__" and len(args) >= 2:
+            if is_protected(args[1]) and not is_lib(real_getframe(1).f_code.co_filename):
+                note("a code object made under an installed package's file name")
+                refuse(f"create a code object under an installed package's file name ({args[1]})")
+            return
+        if event == "marshal.loads" and args:
+            try:
+                raw = bytes(args[0])
+            except Exception:
+                return
+            if not any(d.encode() in raw for d in trusted + (grader_dir,)):
+                return
+            # Code under an installed package's file name: only that package's own .pyc, loaded by the
+            # import system (the real importlib function, reading a .pyc inside the package folders).
+            frame = real_getframe(1)
+            ok = False
+            if frame.f_code is compile_bytecode_code:
+                pyc = frame.f_locals.get("bytecode_path")
+                if isinstance(pyc, str) and is_protected(os.path.realpath(pyc)):
+                    outer = frame.f_back
+                    loader = outer.f_locals.get("self") if outer is not None else None
+                    if (outer is not None and outer.f_code is get_code_code and loader is not None
+                            and getattr(type(loader), "get_data", None) is genuine_get_data):
+                        ok = True  # the import system read these bytes from that .pyc itself
+                    else:
+                        try:
+                            with open(pyc, "rb") as f:
+                                ok = f.read()[16:] == raw
+                        except OSError:
+                            ok = False
+            if not ok:
+                note("code loaded under an installed package's file name")
+                refuse("load code under an installed package's file name")
+            return
+        if event == "object.__setattr__" and len(args) >= 2 and args[1] in ("__code__", "__defaults__",
+                                                                            "__kwdefaults__", "__globals__"):
+            f = args[0]
+            code = getattr(f, "__code__", None) if isinstance(f, type(seal)) else None
+            if code is not None and is_grader(code.co_filename):
+                note(f"your code changed {getattr(f, '__qualname__', '?')}.{args[1]}")
+                refuse(f"change the grader's function {getattr(f, '__qualname__', '?')}")
+
+    def fix_co_filename(code, path):
+        """``_imp._fix_co_filename`` that never turns the student's code into an installed package's."""
+        if is_protected(path) and not is_protected(code.co_filename):
+            return None  # keep the code's own file name
+        return real_fix(code, path)
+
+    real_start = None
+
+    def start_thread(function, args=(), kwargs=None, *more):
+        """``_thread.start_new_thread`` after sealing: a thread runs beyond the guard's watch, so the
+        student's code may start none. An installed library (matplotlib's font-cache timer, tqdm's
+        monitor) or the grader may, outside a graded call."""
+        f = real_getframe(1)
+        while f is not None and f.f_code.co_filename.startswith(stdlib_dirs) and \
+                not f.f_code.co_filename.startswith(lib):
+            f = f.f_back  # (site-packages may lie inside the standard library's folder)
+        origin = f.f_code.co_filename if f is not None else ""
+        if not st["armed"] and (is_lib(origin) or is_grader(origin)):
+            return real_start(function, args, *(() if kwargs is None else (kwargs,)), *more)
+        refuse("start a thread (the grader runs your code on one thread)")
+
+    def no_op(*args, **kwargs):
+        return None
+
+    steps = dict(steps_in)
+    steps_in.clear()
+    state["student_files"] = tuple(student_files)
+    steps.get("add_hook", sys.addaudithook)(ledger)
+    state["ledger"] = True
+    state["check"] = check
+    _imp._fix_co_filename = fix_co_filename
+    sys.getprofile = sys.gettrace = none  # the guard keeps the real ones (guard._getprofile)
+    sys.breakpointhook = no_op
+    if not threads:
+        import _thread
+        import threading
+
+        # Native libraries loaded from now on (scipy's own OpenBLAS, an OpenMP runtime) read these
+        # when they load: one thread each, as torch runs.
+        for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS",
+                    "NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "NUMBA_NUM_THREADS"):
+            os.environ[var] = "1"
+        real_start = _thread.start_new_thread
+        _thread.start_new_thread = _thread.start_new = threading._start_new_thread = start_thread
+        st["no_thread_module"] = True
+        torch = sys.modules.get("torch")
+        if torch is not None:
+            for name in ("set_num_threads", "set_num_interop_threads"):
+                for owner in (torch, torch._C):
+                    if hasattr(owner, name):
+                        setattr(owner, name, no_op)
+    for name, d, items in snapshot:  # adopt the changes made just above
+        for k in list(items):
+            if d.get(k) is not items[k]:
+                items[k] = d.get(k)
+    guard_modules = ("grader.sandbox.inside.guard", "grader.sandbox.inside.guard_tables",
+                     "grader.sandbox.inside.confine", "grader.sandbox.inside.ledger")
+    frozen.extend((name, d, tuple(items), tuple(items.values()), name.startswith(guard_modules))
+                  for name, d, items in snapshot)
+    return True
