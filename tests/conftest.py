@@ -15,6 +15,12 @@ torch.set_num_threads(1)
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"
 
+# Data, not tests: student submissions, hostile code and fixture projects are graded (in a sandbox) or
+# read, never imported by pytest, even where a name looks like a test module (a mistake id such as
+# ``dropout_scaled_at_test`` matches pytest's ``*_test.py``).
+DATA_FOLDERS = ("submissions", "hostile", "fixtures")
+collect_ignore = list(DATA_FOLDERS)
+
 
 @pytest.fixture(scope="session")
 def repo_root() -> Path:
