@@ -55,13 +55,6 @@ def _mask(g, shape, p=0.6):
     return keep | (torch.arange(shape[-1]) == col[..., None])
 
 
-def _assert_close(got, exp, **kw):
-    assert isinstance(got, tuple) and len(got) == len(exp)
-    for a, b in zip(got, exp):
-        assert a.dtype == b.dtype and a.device == b.device and a.shape == b.shape
-        torch.testing.assert_close(a, b, **kw)
-
-
 SDPA_SHAPES = [  # (q, k, v) shapes
     ((4, 8), (6, 8), (6, 8)),
     ((2, 4, 8), (2, 6, 8), (2, 6, 8)),
@@ -75,21 +68,21 @@ SDPA_SHAPES = [  # (q, k, v) shapes
 @pytest.mark.parametrize("shapes", SDPA_SHAPES, ids=str)
 @pytest.mark.parametrize("masked", [False, True])
 @pytest.mark.parametrize("seed", [0, 1, 2])
-def test_sdpa_matches_torch_float64(shapes, masked, seed):
+def test_sdpa_matches_torch_float64(shapes, masked, seed, assert_tensors_close):
     g = torch.Generator().manual_seed(seed)
     q, k, v = (torch.randn(s, generator=g, dtype=torch.float64) * (1 + seed) for s in shapes)
     mask = _mask(g, (q.shape[-2], k.shape[-2])) if masked else None
-    _assert_close(ref.scaled_dot_product_attention(q, k, v, mask), _oracle_sdpa(q, k, v, mask),
+    assert_tensors_close(ref.scaled_dot_product_attention(q, k, v, mask), _oracle_sdpa(q, k, v, mask),
                   rtol=1e-10, atol=1e-12)
 
 
-def test_sdpa_batched_mask_and_causal():
+def test_sdpa_batched_mask_and_causal(assert_tensors_close):
     g = torch.Generator().manual_seed(4)
     q = torch.randn(2, 3, 5, 4, generator=g, dtype=torch.float64)
     k = torch.randn(2, 3, 7, 4, generator=g, dtype=torch.float64)
     v = torch.randn(2, 3, 7, 6, generator=g, dtype=torch.float64)
     for mask in (_mask(g, (2, 1, 5, 7)), _mask(g, (2, 3, 5, 7)), torch.ones(5, 7, dtype=torch.bool).tril(2)):
-        _assert_close(ref.scaled_dot_product_attention(q, k, v, mask), _oracle_sdpa(q, k, v, mask),
+        assert_tensors_close(ref.scaled_dot_product_attention(q, k, v, mask), _oracle_sdpa(q, k, v, mask),
                       rtol=1e-10, atol=1e-12)
 
 
@@ -104,7 +97,7 @@ MHA_SIZES = [  # (N, Lq, Lk, E, h)
 
 @pytest.mark.parametrize("N,Lq,Lk,E,h", MHA_SIZES)
 @pytest.mark.parametrize("mask_kind", [None, "2d", "3d", "causal"])
-def test_mha_matches_torch_float64(N, Lq, Lk, E, h, mask_kind):
+def test_mha_matches_torch_float64(N, Lq, Lk, E, h, mask_kind, assert_tensors_close):
     g = torch.Generator().manual_seed(N * 1000 + Lq * 100 + Lk * 10 + h)
     f64 = dict(generator=g, dtype=torch.float64)
     query, key, value = torch.randn(N, Lq, E, **f64), torch.randn(N, Lk, E, **f64), torch.randn(N, Lk, E, **f64)
@@ -113,22 +106,22 @@ def test_mha_matches_torch_float64(N, Lq, Lk, E, h, mask_kind):
     mask = {None: None, "2d": _mask(g, (Lq, Lk)), "3d": _mask(g, (N, Lq, Lk)),
             "causal": torch.ones(Lq, Lk, dtype=torch.bool).tril(max(Lk - Lq, 0))}[mask_kind]
     args = (query, key, value, h, w_in, b_in, w_out, b_out, mask)
-    _assert_close(ref.multi_head_attention(*args), _oracle_mha(*args), rtol=1e-9, atol=1e-11)
+    assert_tensors_close(ref.multi_head_attention(*args), _oracle_mha(*args), rtol=1e-9, atol=1e-11)
 
 
-def test_mha_self_attention_float32():
+def test_mha_self_attention_float32(assert_tensors_close):
     g = torch.Generator().manual_seed(8)
     x = torch.randn(3, 5, 8, generator=g)
     args = (x, x, x, 2, torch.randn(24, 8, generator=g) * 0.5, torch.randn(24, generator=g) * 0.2,
             torch.randn(8, 8, generator=g) * 0.4, torch.randn(8, generator=g) * 0.2)
-    _assert_close(ref.multi_head_attention(*args), _oracle_mha(*args), rtol=1e-5, atol=1e-6)
+    assert_tensors_close(ref.multi_head_attention(*args), _oracle_mha(*args), rtol=1e-5, atol=1e-6)
 
 
-def test_sdpa_float32():
+def test_sdpa_float32(assert_tensors_close):
     g = torch.Generator().manual_seed(2)
     q, k, v = torch.randn(2, 4, 8, generator=g), torch.randn(2, 6, 8, generator=g), torch.randn(2, 6, 5, generator=g)
     mask = _mask(g, (2, 4, 6))
-    _assert_close(ref.scaled_dot_product_attention(q, k, v, mask), _oracle_sdpa(q, k, v, mask),
+    assert_tensors_close(ref.scaled_dot_product_attention(q, k, v, mask), _oracle_sdpa(q, k, v, mask),
                   rtol=1e-5, atol=1e-6)
 
 

@@ -41,13 +41,6 @@ def _inputs(seed, shape, dtype=torch.float64, scale=1.0, shift=0.0, rm_shift=0.0
     return [t.to(dtype) for t in (x, gamma, beta, rm, rv)]
 
 
-def _assert_all_close(got, exp, **kw):
-    assert len(got) == len(exp)
-    for a, b in zip(got, exp):
-        assert a.dtype == b.dtype and a.device == b.device
-        torch.testing.assert_close(a, b, **kw)
-
-
 SHAPES = [(8, 4), (2, 5), (4, 3, 5), (1, 3, 6), (2, 2, 1), (3, 4, 2, 3), (1, 2, 3, 3), (5, 1, 2, 2)]
 HYPER = [(0.1, 1e-5), (0.3, 0.5), (1.0, 1e-3), (0.0, 1e-5)]
 
@@ -56,20 +49,20 @@ HYPER = [(0.1, 1e-5), (0.3, 0.5), (1.0, 1e-3), (0.0, 1e-5)]
 @pytest.mark.parametrize("training", [True, False])
 @pytest.mark.parametrize("momentum,eps", HYPER)
 @pytest.mark.parametrize("seed", [0, 1])
-def test_matches_torch_float64(shape, training, momentum, eps, seed):
+def test_matches_torch_float64(shape, training, momentum, eps, seed, assert_tensors_close):
     args = _inputs(seed, shape, rm_shift=5.0 * seed, rv_range=(8.0, 10.0) if seed else (0.05, 0.3))
     got = ref.batchnorm_forward(*args, training, momentum=momentum, eps=eps)
     exp = _oracle(*args, training, momentum=momentum, eps=eps)
-    _assert_all_close(got, exp, rtol=1e-10, atol=1e-12)
+    assert_tensors_close(got, exp, rtol=1e-10, atol=1e-12)
 
 
 @pytest.mark.parametrize("shape", [(8, 4), (4, 3, 5), (3, 4, 2, 3)])
 @pytest.mark.parametrize("training", [True, False])
-def test_matches_torch_float32(shape, training):
+def test_matches_torch_float32(shape, training, assert_tensors_close):
     args = _inputs(7, shape, dtype=torch.float32)
     got = ref.batchnorm_forward(*args, training, momentum=0.2, eps=1e-3)
     exp = _oracle(*args, training, momentum=0.2, eps=1e-3)
-    _assert_all_close(got, exp, rtol=1e-5, atol=1e-5)
+    assert_tensors_close(got, exp, rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
@@ -103,7 +96,7 @@ def test_formula_by_hand_small_batch():
 
 @pytest.mark.parametrize("shape", [(8, 4), (2, 5), (4, 3, 5), (1, 3, 6), (3, 4, 2, 3), (1, 2, 3, 3)])
 @pytest.mark.parametrize("eps", [1e-5, 0.5])
-def test_backward_matches_autograd(shape, eps):
+def test_backward_matches_autograd(shape, eps, assert_tensors_close):
     g = torch.Generator().manual_seed(5)
     x = torch.randn(shape, generator=g, dtype=torch.float64) * 2 + 1
     gamma = torch.randn(shape[1], generator=g, dtype=torch.float64) * 0.5 + 1
@@ -113,7 +106,7 @@ def test_backward_matches_autograd(shape, eps):
     out = torch.nn.functional.batch_norm(xl, None, None, gl, bl, training=True, eps=eps)
     exp = torch.autograd.grad(out, (xl, gl, bl), dout)
     got = ref.batchnorm_backward(dout, x, gamma, eps=eps)
-    _assert_all_close(got, exp, rtol=1e-9, atol=1e-11)
+    assert_tensors_close(got, exp, rtol=1e-9, atol=1e-11)
 
 
 def test_at_most_ten_cases_per_function():

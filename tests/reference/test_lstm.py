@@ -55,41 +55,25 @@ def _oracle_backward(grad_output, x, h0, c0, W_ih, W_hh, b_ih, b_hh):
     return dict(zip(("x", "h0", "c0", "W_ih", "W_hh", "b_ih", "b_hh"), grads))
 
 
-def _flat(v):
-    if isinstance(v, torch.Tensor):
-        return [v]
-    if isinstance(v, dict):
-        return [t for k in sorted(v) for t in _flat(v[k])]
-    return [t for item in v for t in _flat(item)]
-
-
-def _assert_close(got, exp, **kw):
-    got, exp = _flat(got), _flat(exp)
-    assert len(got) == len(exp)
-    for a, b in zip(got, exp):
-        assert a.dtype == b.dtype and a.device == b.device
-        torch.testing.assert_close(a, b, **kw)
-
-
 SIZES = [(1, 1, 1), (3, 4, 5), (1, 6, 2), (4, 2, 8), (2, 5, 5)]  # (N, I, H)
 
 
 @pytest.mark.parametrize("N,I,H", SIZES)
 @pytest.mark.parametrize("seed", [0, 1, 2])
 @pytest.mark.parametrize("w_scale", [0.3, 2.0])
-def test_cell_matches_torch_float64(N, I, H, seed, w_scale):
+def test_cell_matches_torch_float64(N, I, H, seed, w_scale, assert_tensors_close):
     g = torch.Generator().manual_seed(seed)
     x = torch.randn(N, I, generator=g, dtype=torch.float64)
     h = torch.randn(N, H, generator=g, dtype=torch.float64)
     c = torch.randn(N, H, generator=g, dtype=torch.float64) * 2
     W = _weights(g, I, H, torch.float64, w_scale)
-    _assert_close(ref.lstm_cell(x, h, c, *W), _oracle_cell(x, h, c, *W), rtol=1e-10, atol=1e-12)
+    assert_tensors_close(ref.lstm_cell(x, h, c, *W), _oracle_cell(x, h, c, *W), rtol=1e-10, atol=1e-12)
 
 
 @pytest.mark.parametrize("T", [1, 2, 5, 12])
 @pytest.mark.parametrize("N,I,H", SIZES)
 @pytest.mark.parametrize("zero_state", [False, True])
-def test_forward_matches_torch_float64(T, N, I, H, zero_state):
+def test_forward_matches_torch_float64(T, N, I, H, zero_state, assert_tensors_close):
     g = torch.Generator().manual_seed(T * 100 + N * 10 + H)
     x = torch.randn(T, N, I, generator=g, dtype=torch.float64)
     h0 = torch.randn(N, H, generator=g, dtype=torch.float64)
@@ -99,36 +83,33 @@ def test_forward_matches_torch_float64(T, N, I, H, zero_state):
     W = _weights(g, I, H, torch.float64, 1.0)
     got = ref.lstm_forward(x, h0, c0, *W)
     assert got[0].shape == (T, N, H)
-    _assert_close(got, _oracle_forward(x, h0, c0, *W), rtol=1e-10, atol=1e-12)
+    assert_tensors_close(got, _oracle_forward(x, h0, c0, *W), rtol=1e-10, atol=1e-12)
 
 
-def test_float32_matches_torch():
+def test_float32_matches_torch(assert_tensors_close):
     g = torch.Generator().manual_seed(5)
     x = torch.randn(6, 3, 4, generator=g)
     h0, c0 = torch.randn(3, 5, generator=g), torch.randn(3, 5, generator=g)
     W = _weights(g, 4, 5, torch.float32)
-    _assert_close(ref.lstm_forward(x, h0, c0, *W), _oracle_forward(x, h0, c0, *W), rtol=1e-5, atol=1e-6)
-    _assert_close(ref.lstm_cell(x[0], h0, c0, *W), _oracle_cell(x[0], h0, c0, *W), rtol=1e-5, atol=1e-6)
+    assert_tensors_close(ref.lstm_forward(x, h0, c0, *W), _oracle_forward(x, h0, c0, *W), rtol=1e-5, atol=1e-6)
+    assert_tensors_close(ref.lstm_cell(x[0], h0, c0, *W), _oracle_cell(x[0], h0, c0, *W), rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
-def test_large_magnitude_1e4(dtype):
+def test_large_magnitude_1e4(dtype, assert_tensors_close):
     g = torch.Generator().manual_seed(9)
     x = (torch.randn(4, 2, 3, generator=g, dtype=torch.float64) * 1e4).to(dtype)
     h0, c0 = torch.randn(2, 3, generator=g).to(dtype), torch.randn(2, 3, generator=g).to(dtype)
     W = _weights(g, 3, 3, dtype)
     got = ref.lstm_forward(x, h0, c0, *W)
-    for t in _flat(got):
-        assert torch.isfinite(t).all()
     exp = _oracle_forward(*[a.double() for a in (x, h0, c0, *W)])
-    for a, b in zip(_flat(got), _flat(exp)):
-        torch.testing.assert_close(a.double(), b, rtol=1e-3, atol=1e-3)
+    assert_tensors_close(got, exp, dtype=dtype, finite=True, rtol=1e-3, atol=1e-3)
 
 
 @pytest.mark.parametrize("T", [1, 2, 6])
 @pytest.mark.parametrize("N,I,H", SIZES)
 @pytest.mark.parametrize("zero_state", [False, True])
-def test_backward_matches_autograd_float64(T, N, I, H, zero_state):
+def test_backward_matches_autograd_float64(T, N, I, H, zero_state, assert_tensors_close):
     g = torch.Generator().manual_seed(T * 1000 + N * 10 + H + zero_state)
     x = torch.randn(T, N, I, generator=g, dtype=torch.float64)
     h0 = torch.randn(N, H, generator=g, dtype=torch.float64)
@@ -142,7 +123,7 @@ def test_backward_matches_autograd_float64(T, N, I, H, zero_state):
     assert set(got) == set(exp)
     for k in exp:
         assert got[k].shape == exp[k].shape, k
-    _assert_close(_flat(got), _flat(exp), rtol=1e-9, atol=1e-11)
+    assert_tensors_close(got, exp, rtol=1e-9, atol=1e-11)
 
 
 def test_at_most_ten_cases_per_function():
