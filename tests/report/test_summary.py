@@ -11,7 +11,7 @@ from grader.cli import EXIT_FAILED, EXIT_OK, main
 from grader.report.summary import MAX_FAILING, render_summary, write_summary
 from grader.results import AssignmentResult, CaseResult, Diagnosis, GradeResult
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 BUGGY = ROOT / "tests" / "submissions" / "buggy" / "activations" / "softmax_no_max_shift.py"
 
 DIAG = Diagnosis(id="no_shift", title="softmax without the max shift", hint="Subtract the row max first.")

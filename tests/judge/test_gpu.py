@@ -14,7 +14,7 @@ import torch
 from grader.api import check
 from grader.judge.engine import resolve_devices
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 HAS_CUDA = torch.cuda.is_available()
 needs_cuda = pytest.mark.skipif(not HAS_CUDA, reason="CUDA is not available on this machine (torch.cuda.is_available() "
                                                       "is False); the CPU path is tested everywhere else")

@@ -15,7 +15,6 @@ at the first failure (what matters is *whether* the variant is caught).
 
 from __future__ import annotations
 
-import importlib.util
 import math
 from pathlib import Path
 
@@ -23,12 +22,12 @@ import pytest
 import torch
 
 from grader.catalog.instances import make_call
+from grader.catalog.project import load_catalog
 
-_spec = importlib.util.spec_from_file_location("_refcheck_init", Path(__file__).with_name("_refcheck.py"))
-rc = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(rc)
-
-ref, ASSIGNMENT = rc.load_pair("init")
+ROOT = Path(__file__).resolve().parents[2]
+CATALOG = load_catalog(ROOT / "reference")
+ref = CATALOG.references["init"]
+ASSIGNMENT = CATALOG.get("init")
 
 SEEDS = range(200)
 _ORDER = {"moments": 0, "bounds": 1, "independent": 2, "ks_test": 3}

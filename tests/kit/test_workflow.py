@@ -13,7 +13,7 @@ import yaml
 
 from grader.cli.check import check_cmd
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 WORKFLOW = ROOT / ".github" / "workflows" / "grade.yml"
 CPU_INDEX = "https://download.pytorch.org/whl/cpu"
 

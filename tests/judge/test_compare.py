@@ -348,7 +348,7 @@ def test_the_scale_rule_lets_no_known_mistake_pass_a_case_it_failed():
     from grader.catalog.project import load_catalog
     from grader.judge.diagnose import variant_outputs
 
-    catalog = load_catalog(Path(__file__).resolve().parent.parent / "reference")
+    catalog = load_catalog(Path(__file__).resolve().parents[2] / "reference")
     plain = lambda ev: np.where(np.isfinite(ev), np.abs(ev), 0.0)  # noqa: E731
     scaled = C.row_scale
     lost, pairs = [], 0

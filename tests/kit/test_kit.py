@@ -34,7 +34,7 @@ from grader.kit.release import CHECK_COMMAND, INSTALL_COMMAND, ReleaseError, bui
 from grader.spec import SpecError
 from grader.sandbox.wire import Array, decode_bytes
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SUBMISSIONS = ROOT / "tests" / "submissions"
 SALT = "kit-test-salt-5f0c2b9e41d7"
 CPU_INDEX = "https://download.pytorch.org/whl/cpu"

@@ -15,7 +15,7 @@ from grader.cli import main
 from grader.report.junit import junit_status, render_junit, write_junit
 from grader.results import AssignmentResult, CaseResult, DeviceRun, Diagnosis, GradeResult
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 BUGGY = ROOT / "tests" / "submissions" / "buggy" / "activations" / "softmax_no_max_shift.py"
 
 
