@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
-# Tests fork this process (the grading worker, tests/test_confine.py). A parent whose
+# Tests fork this process (the grading worker, tests/sandbox/test_confine.py). A parent whose
 # OpenMP pool has started leaves forked children deadlocked in their first parallel
 # op, so the test process, like the grader's worker, stays on one intra-op thread.
 torch.set_num_threads(1)

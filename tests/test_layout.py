@@ -195,8 +195,7 @@ TOP_LEVEL = {
     "test_submissions.py": "grader/api.py",
 }
 # Still at the top while another change finishes them; where they go.
-NOT_MOVED_YET = {"test_banned.py": "judge", "test_guard.py": "sandbox", "test_confine.py": "sandbox",
-                 "test_sandbox.py": "sandbox"}
+NOT_MOVED_YET: dict[str, str] = {}
 # Data, not tests (tests/conftest.py keeps pytest from collecting them).
 DATA_FOLDERS = ("submissions", "hostile", "fixtures")
 # Test files that do not name their package part in their text, and what they test there.

@@ -109,13 +109,15 @@ class Rosenbrock(Objective):
 
     def loss(self, x: np.ndarray) -> float:
         v = np.asarray(x, dtype=np.float64).reshape(-1)  # (n,)
-        return float(np.sum(self.b * (v[1:] - v[:-1] ** 2) ** 2 + (self.a - v[:-1]) ** 2))
+        with np.errstate(over="ignore", invalid="ignore"):  # a diverging optimizer: inf, not a warning
+            return float(np.sum(self.b * (v[1:] - v[:-1] ** 2) ** 2 + (self.a - v[:-1]) ** 2))
 
     def grad(self, x: np.ndarray) -> np.ndarray:
         x = np.asarray(x, dtype=np.float64)
         v = x.reshape(-1)  # (n,)
         g = np.zeros_like(v)
-        d = v[1:] - v[:-1] ** 2  # (n-1,)
-        g[:-1] += -4 * self.b * v[:-1] * d - 2 * (self.a - v[:-1])
-        g[1:] += 2 * self.b * d
+        with np.errstate(over="ignore", invalid="ignore"):
+            d = v[1:] - v[:-1] ** 2  # (n-1,)
+            g[:-1] += -4 * self.b * v[:-1] * d - 2 * (self.a - v[:-1])
+            g[1:] += 2 * self.b * d
         return g.reshape(x.shape)

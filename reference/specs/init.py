@@ -17,7 +17,7 @@ fan_out = out * prod(k)).  Each statistical test has alpha = 3e-7, so a
 correct implementation fails a case with probability at most 9e-7 per run
 (Bounds is exact).  The first case of each initializer holds >= 100k values
 (a ~1.2% error in the std is detected); the others 14k-22k values (~3%),
-which keeps ``tests/test_init_statistics.py`` (every case on 200 seeds) fast.  Shapes are never
+which keeps ``tests/judge/test_statistics.py`` (every case on 200 seeds) fast.  Shapes are never
 square, so fan_in != fan_out and every fan mistake shows.
 
 Float32 cases call without ``dtype`` (the default must be float32); the

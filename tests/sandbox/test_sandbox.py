@@ -21,7 +21,7 @@ from grader.judge.engine import Options
 from grader.catalog.project import load_catalog
 from grader.sandbox.worker import Worker
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 HOSTILE = ROOT / "tests" / "hostile"
 CATALOG = load_catalog(ROOT / "reference")
 MARK = "/tmp/grade-hostile-mark"

@@ -431,7 +431,7 @@ def test_module_level_alias_is_charged_to_the_name_and_its_users():
 
 def test_unsure_method_calls_are_left_to_the_run_time_guard():
     """A Tensor-method name on a value the scan cannot type is not a static hit; the guard
-    (tests/test_guard.py, tests/test_sandbox.py) records it if it really is the Tensor method."""
+    (tests/sandbox/test_guard.py, tests/sandbox/test_sandbox.py) records it if it really is the Tensor method."""
     src = "def f(x):\n    return x.softmax(-1) + x.sigmoid()\n"
     assert scan(src, BANNED)[0] == []
 
