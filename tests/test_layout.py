@@ -202,6 +202,7 @@ DATA_FOLDERS = ("submissions", "hostile", "fixtures")
 UNNAMED_PART = {
     "judge/test_statistics.py": "the statistical properties (grader.judge.properties) of the init cases",
     "kit/test_workflow.py": "the CI workflow the kit ships (.github/workflows/grade.yml)",
+    "batch/test_hostile_class.py": "grade batch (grader.batch) over a class of every hostile submission",
 }
 
 
