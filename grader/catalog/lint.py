@@ -19,6 +19,8 @@ Checks (each problem is a :class:`Problem` naming the check):
 * ``mistake``: every mistake variant differs from the reference on at least
   one case (compared value by value, fails a property, or parts from the
   trajectory);
+* ``distinct``: every two mistakes of a function differ on some case (else a
+  student could not be told which one they made);
 * ``property``: on property cases the reference passes every property;
 * ``gradcheck``: the reference backward agrees with central differences of
   the reference forward (or the trusted one);
@@ -35,7 +37,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
-__all__ = ["Problem", "lint_assignment", "lint_catalog", "close", "check_oracle", "reference_outcomes"]
+__all__ = ["Problem", "lint_assignment", "lint_catalog", "close", "check_oracle", "reference_outcomes",
+           "indistinguishable_mistakes"]
 
 
 @dataclass(frozen=True)
@@ -270,6 +273,60 @@ class _RecordOps:
         return Mode()
 
 
+def _variant_results(assignment, function, reference, variant) -> list:
+    """What ``variant`` gives on every (case, dtype) of ``function``: ("value", output, tolerance),
+    ("properties", properties, outcomes), ("trajectory", run, tolerance) or ("raised", exception name)."""
+    from grader.catalog.instances import call_seeded, instance_seed, make_call
+    from grader.judge import trajectory as tj
+
+    names = tj.bind_names(getattr(reference, function.name))
+    out = []
+    for case in function.cases:
+        for dt in case.dtypes:
+            seed = instance_seed(assignment, function, case, dt)
+            c = make_call(assignment, function, case, dt)
+            tol = assignment.tolerance_for(function, case, dt)
+            try:
+                if case.trajectory is not None:
+                    out.append(("trajectory", tj.run_inprocess(variant, case.trajectory, c, names), tol))
+                elif case.random:
+                    out.append(("properties", case.properties_for(c),
+                                reference_outcomes(variant, function, case, c, seed)))
+                else:
+                    out.append(("value", call_seeded(variant, c), tol))
+            except Exception as e:  # noqa: BLE001 - a variant that raises is a result too
+                out.append(("raised", type(e).__name__))
+    return out
+
+
+def _same_results(a, b) -> bool:
+    from grader.judge import trajectory as tj
+
+    if a[0] != b[0] or a[0] == "raised":
+        return a == b
+    if a[0] == "properties":
+        return all(p.agrees(x, y) for p, x, y in zip(a[1], a[2], b[2]))
+    tol = a[2]
+    if a[0] == "trajectory":
+        return tj.part(a[1], b[1], rtol=tol.rtol, atol=tol.atol).step is None
+    return close(a[1], b[1], rtol=tol.rtol, atol=tol.atol)
+
+
+def indistinguishable_mistakes(assignment, reference) -> list[str]:
+    """``"function: a and b"`` for every two mistakes of a function whose results agree on every case
+    (values within the case's tolerance, property outcomes by the property's ``agrees``, trajectories
+    never parting): the grader could not tell a student which of the two they made."""
+    import itertools
+
+    found = []
+    for f in assignment.functions:
+        res = {m.id: _variant_results(assignment, f, reference, m.variant) for m in f.mistakes}
+        for a, b in itertools.combinations(res, 2):
+            if all(_same_results(x, y) for x, y in zip(res[a], res[b])):
+                found.append(f"{f.name}: {a} and {b}")
+    return found
+
+
 def lint_assignment(assignment, reference, *, stub=None, oracles: bool = False,
                     extra_seeds: int = 3) -> list[Problem]:
     """Every problem of one assignment (see the module docs); empty when the spec is sound.
@@ -393,6 +450,10 @@ def lint_assignment(assignment, reference, *, stub=None, oracles: bool = False,
                                                 "case that shows it"))
         if oracles:
             probs.extend(check_oracle(assignment, function, reference, extra_seeds=extra_seeds))
+    for pair in indistinguishable_mistakes(assignment, reference):
+        fname, ids = pair.split(": ", 1)
+        probs.append(P(fname, "distinct", f"mistakes {ids} give the same result on every case: add a case that "
+                                          "tells them apart, or merge them"))
     del torch
     return probs
 

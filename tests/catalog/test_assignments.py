@@ -16,10 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from grader.catalog.instances import call_seeded, instance_seed, make_call
-from grader.catalog.lint import close, lint_assignment, reference_outcomes
+from grader.catalog.lint import indistinguishable_mistakes, lint_assignment
 from grader.catalog.project import load_catalog
-from grader.judge import trajectory as tj
 
 ROOT = Path(__file__).resolve().parents[2]
 CATALOG = load_catalog(ROOT / "reference")
@@ -64,55 +62,6 @@ def test_every_function_has_four_cases_one_hidden(aid):
     unhidden = [f.name for f in CATALOG.get(aid).functions if not any(c.hidden for c in f.cases)]
     assert not short, f"{aid}: functions with fewer than 4 cases: {short}"
     assert not unhidden, f"{aid}: functions without a hidden case: {unhidden}"
-
-
-def _results(assignment, function, reference, variant) -> list:
-    """What ``variant`` gives on every (case, dtype) of ``function``: ("value", output, tolerance),
-    ("properties", properties, outcomes), ("trajectory", run, tolerance) or ("raised", exception name)."""
-    names = tj.bind_names(getattr(reference, function.name))
-    out = []
-    for case in function.cases:
-        for dt in case.dtypes:
-            seed = instance_seed(assignment, function, case, dt)
-            c = make_call(assignment, function, case, dt)
-            tol = assignment.tolerance_for(function, case, dt)
-            try:
-                if case.trajectory is not None:
-                    out.append(("trajectory", tj.run_inprocess(variant, case.trajectory, c, names), tol))
-                elif case.random:
-                    out.append(("properties", case.properties_for(c),
-                                reference_outcomes(variant, function, case, c, seed)))
-                else:
-                    out.append(("value", call_seeded(variant, c), tol))
-            except Exception as e:  # noqa: BLE001 - a variant that raises is a result too
-                out.append(("raised", type(e).__name__))
-    return out
-
-
-def _same(a, b) -> bool:
-    if a[0] != b[0] or a[0] == "raised":
-        return a == b
-    if a[0] == "properties":
-        return all(p.agrees(x, y) for p, x, y in zip(a[1], a[2], b[2]))
-    tol = a[2]
-    if a[0] == "trajectory":
-        return tj.part(a[1], b[1], rtol=tol.rtol, atol=tol.atol).step is None
-    return close(a[1], b[1], rtol=tol.rtol, atol=tol.atol)
-
-
-def indistinguishable_mistakes(assignment, reference) -> list[str]:
-    """``"function: a and b"`` for every two mistakes of a function whose results agree on every case
-    (values within the case's tolerance, property outcomes by the property's ``agrees``, trajectories
-    never parting): the grader could not tell a student which of the two they made."""
-    import itertools
-
-    found = []
-    for f in assignment.functions:
-        res = {m.id: _results(assignment, f, reference, m.variant) for m in f.mistakes}
-        for a, b in itertools.combinations(res, 2):
-            if all(_same(x, y) for x, y in zip(res[a], res[b])):
-                found.append(f"{f.name}: {a} and {b}")
-    return found
 
 
 @pytest.mark.parametrize("aid", IDS)
