@@ -32,6 +32,7 @@ from grader.judge import compare as cmp
 from grader.judge.runner import FIRST_CALL_GRACE, Context, instance_limits, run_function
 from grader.judge.scan import hits_for, scan
 from grader.judge.verdict import VerdictContext, early_result, function_results
+from grader.report.format import size
 from grader.results import AssignmentResult, CaseResult, GradeResult
 from grader.sandbox import protocol
 from grader.sandbox.worker import Worker, describe_exit
@@ -138,7 +139,7 @@ def _plans(assignment: Assignment, module: SourceModule, catalog, options: Optio
     return plans
 
 
-def _region_size(plans: list[_Plan]) -> int:
+def _regionsize(plans: list[_Plan]) -> int:
     biggest = 0
     for p in plans:
         for inst in p.insts:
@@ -243,9 +244,9 @@ def _output_text(session) -> str:
     text = out.decode("utf-8", "replace") + err.decode("utf-8", "replace")
     if dropped:
         kept = len(out) + len(err)
-        text = text[-2000:] + f"\n[grade: your code printed {_size(kept + dropped)}; kept the first {_size(kept)}]"
+        text = text[-2000:] + f"\n[grade: your code printed {size(kept + dropped)}; kept the first {size(kept)}]"
     if hidden:
-        text += f"\n[grade: what your code printed during hidden cases ({_size(hidden)}) is not shown]"
+        text += f"\n[grade: what your code printed during hidden cases ({size(hidden)}) is not shown]"
     return text
 
 
@@ -281,7 +282,7 @@ def _run_chunk(assignment: Assignment, plans: list[_Plan], module: SourceModule,
         setup = _setup(assignment, module, submission, catalog, options, pending)
         setup["limits"]["cpu_seconds"] = _cpu_budget(assignment, pending, options)
         session = worker.session(setup, memory_mb=setup["limits"]["memory_mb"],
-                                 output_bytes=assignment.limits.output_bytes, region_size=_region_size(pending))
+                                 output_bytes=assignment.limits.output_bytes, region_size=_regionsize(pending))
         floor0, _ = _floor(assignment, pending[0].function, options)
         import_cpu = (max(floor0, 2.0) * 2 + FIRST_CALL_GRACE) * options.time_scale
         imp = session.open(cpu_limit=import_cpu, wall_limit=3 * import_cpu + 5)
@@ -359,14 +360,6 @@ def _map(fn, items, jobs: int) -> list:
 
     with ThreadPoolExecutor(max_workers=min(jobs, len(items)), thread_name_prefix="grade-job") as ex:
         return list(ex.map(fn, items))
-
-
-def _size(n: int) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.3g} {unit}"
-        n /= 1024
-    return f"{n} B"
 
 
 def _assignment_status(cases: list[CaseResult], module: SourceModule | None) -> str:

@@ -54,6 +54,7 @@ from grader.judge.properties import (
 from grader.spec.checks import Axis, GradCheck, Prefixes, Trajectory
 from grader.spec.inputs import as_dtype, rand, randint, randn, tensor, with_zeros
 from grader.spec.records import (
+    AUTODIFF,
     DEFAULT_TOLERANCES,
     FLOAT_DTYPES,
     Assignment,
@@ -70,6 +71,7 @@ from grader.spec.records import (
 _dtype = as_dtype  # older specs' name
 
 __all__ = [
+    "AUTODIFF",
     "Objective",
     "Tolerance",
     "GradCheck",

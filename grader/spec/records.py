@@ -18,10 +18,15 @@ from grader.judge.properties import Property
 if TYPE_CHECKING:  # pragma: no cover
     from grader.spec.checks import Axis, GradCheck, Prefixes, Trajectory
 
-__all__ = ["FLOAT_DTYPES", "Tolerance", "DEFAULT_TOLERANCES", "Call", "call", "Case", "Mistake", "Limits", "Function",
+__all__ = ["FLOAT_DTYPES", "AUTODIFF", "Tolerance", "DEFAULT_TOLERANCES", "Call", "call", "Case", "Mistake", "Limits", "Function",
            "Assignment", "case_seed"]
 
 FLOAT_DTYPES = ("float32", "float64")
+
+#: Every automatic differentiation, torch's and other libraries': what "no autograd" bans
+#: (``banned=(..., *AUTODIFF)``). The run-time guard also records any backward pass torch runs.
+AUTODIFF = ("torch.autograd", "torch.func", "torch.Tensor.backward", "jax.grad", "jax.vjp", "jax.jvp", "jax.jacrev",
+            "jax.jacfwd", "jax.value_and_grad", "autograd.grad", "tensorflow.GradientTape")
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from grader.spec import (
     as_dtype as _dt,
     with_zeros as _with_zeros,
     tensor as _tensor,
+    AUTODIFF,
 )
 
 # --------------------------------------------------------------------------- helpers
@@ -281,17 +282,7 @@ ASSIGNMENT = Assignment(
         "keras.activations",
         "keras.ops",
         "torch.nn.functional",
-        "torch.autograd",
-        "torch.func",
-        "torch.Tensor.backward",
-        "jax.grad",
-        "jax.vjp",
-        "jax.jvp",
-        "jax.jacrev",
-        "jax.jacfwd",
-        "jax.value_and_grad",
-        "autograd.grad",
-        "tensorflow.GradientTape",
+        *AUTODIFF,
     ),
     banned_ops=(
         "aten::sigmoid",

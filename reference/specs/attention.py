@@ -7,7 +7,7 @@ import math
 
 import torch
 
-from grader.spec import Assignment, Case, Function, Mistake, Tolerance, call, rand, randint, randn, Axis
+from grader.spec import Assignment, Case, Function, Mistake, Tolerance, call, rand, randint, randn, Axis, AUTODIFF
 
 # --------------------------------------------------------------------------- #
 # Inputs
@@ -332,17 +332,7 @@ ASSIGNMENT = Assignment(
         "torch.Tensor.triu_",
         "torch.nn.modules",  # every torch.nn module (nn.MultiheadAttention, nn.Linear, ...) ...
         *_NN_MODULES,  # ... also under its torch.nn.<Name> alias
-        "torch.autograd",
-        "torch.func",
-        "torch.Tensor.backward",
-        "jax.grad",
-        "jax.vjp",
-        "jax.jvp",
-        "jax.jacrev",
-        "jax.jacfwd",
-        "jax.value_and_grad",
-        "autograd.grad",
-        "tensorflow.GradientTape",
+        *AUTODIFF,
     ),
     banned_ops=(
         "aten::scaled_dot_product_attention",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import torch
 
-from grader.spec import Assignment, Case, Function, GradCheck, Mistake, call, rand, randn
+from grader.spec import Assignment, Case, Function, GradCheck, Mistake, call, rand, randn, AUTODIFF
 
 # --------------------------------------------------------------------------- #
 # Inputs
@@ -305,17 +305,7 @@ ASSIGNMENT = Assignment(
         "tensorflow.nn",
         "keras.layers",
         "keras.ops",
-        "torch.autograd",
-        "torch.func",
-        "torch.Tensor.backward",
-        "jax.grad",
-        "jax.vjp",
-        "jax.jvp",
-        "jax.jacrev",
-        "jax.jacfwd",
-        "jax.value_and_grad",
-        "autograd.grad",
-        "tensorflow.GradientTape",
+        *AUTODIFF,
     ),
     banned_ops=(
         "aten::batch_norm",

@@ -41,6 +41,7 @@ from grader.spec import (
     Mistake,
     Moments,
     call,
+    AUTODIFF,
 )
 
 _F64 = ("float64",)
@@ -327,17 +328,7 @@ ASSIGNMENT = Assignment(
         "tensorflow.keras.initializers",
         "torch.nn.modules",
         *_NN_MODULES,
-        "torch.autograd",
-        "torch.func",
-        "torch.Tensor.backward",
-        "jax.grad",
-        "jax.vjp",
-        "jax.jvp",
-        "jax.jacrev",
-        "jax.jacfwd",
-        "jax.value_and_grad",
-        "autograd.grad",
-        "tensorflow.GradientTape",
+        *AUTODIFF,
     ),
     functions=(
         Function(

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import torch
 
-from grader.spec import Assignment, Case, Function, GradCheck, Mistake, Tolerance, call, randint, randn
+from grader.spec import Assignment, Case, Function, GradCheck, Mistake, Tolerance, call, randint, randn, AUTODIFF
 
 # --------------------------------------------------------------------------- inputs
 
@@ -173,17 +173,7 @@ _NORM_BANNED = (
     "torch.batch_norm",
     "torch.native_batch_norm",
     "torch._native_batch_norm_legit",
-    "torch.autograd",
-    "torch.func",
-    "torch.Tensor.backward",
-    "jax.grad",
-    "jax.vjp",
-    "jax.jvp",
-    "jax.jacrev",
-    "jax.jacfwd",
-    "jax.value_and_grad",
-    "autograd.grad",
-    "tensorflow.GradientTape",
+    *AUTODIFF,
 )
 
 _NORM_BANNED_OPS = (

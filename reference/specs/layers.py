@@ -31,6 +31,7 @@ from grader.spec import (
     randn,
     as_dtype as _dt,
     tensor as _tensor,
+    AUTODIFF,
 )
 
 # --------------------------------------------------------------------------- helpers
@@ -592,17 +593,7 @@ ASSIGNMENT = Assignment(
         "tensorflow.nn",
         "keras.layers",
         "keras.ops",
-        "torch.autograd",
-        "torch.func",
-        "torch.Tensor.backward",
-        "jax.grad",
-        "jax.vjp",
-        "jax.jvp",
-        "jax.jacrev",
-        "jax.jacfwd",
-        "jax.value_and_grad",
-        "autograd.grad",
-        "tensorflow.GradientTape",
+        *AUTODIFF,
     ),
     banned_ops=(
         "aten::convolution",

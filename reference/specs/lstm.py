@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from grader.spec import Assignment, Case, Function, GradCheck, Mistake, Tolerance, call, randn, Axis
+from grader.spec import Assignment, Case, Function, GradCheck, Mistake, Tolerance, call, randn, Axis, AUTODIFF
 
 # --------------------------------------------------------------------------- #
 # Inputs
@@ -328,17 +328,7 @@ ASSIGNMENT = Assignment(
         "flax",
         "tensorflow.keras",
         "keras.layers",
-        "torch.autograd",
-        "torch.func",
-        "torch.Tensor.backward",
-        "jax.grad",
-        "jax.vjp",
-        "jax.jvp",
-        "jax.jacrev",
-        "jax.jacfwd",
-        "jax.value_and_grad",
-        "autograd.grad",
-        "tensorflow.GradientTape",
+        *AUTODIFF,
     ),
     banned_ops=(
         "aten::lstm",

@@ -35,6 +35,7 @@ from grader.spec import (
     randn,
     tensor,
     Prefixes,
+    AUTODIFF,
 )
 
 _ONE = ("float64",)
@@ -559,17 +560,7 @@ ASSIGNMENT = Assignment(
         "jax.nn",
         "tensorflow",
         "keras",
-        "torch.autograd",
-        "torch.func",
-        "torch.Tensor.backward",
-        "jax.grad",
-        "jax.vjp",
-        "jax.jvp",
-        "jax.jacrev",
-        "jax.jacfwd",
-        "jax.value_and_grad",
-        "autograd.grad",
-        "tensorflow.GradientTape",
+        *AUTODIFF,
     ),
     banned_ops=(
         "aten::log_sigmoid_forward",

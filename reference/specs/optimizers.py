@@ -45,6 +45,7 @@ from grader.spec import (
     tensor as _tensor,
     with_zeros as _with_zeros,
     Axis,
+    AUTODIFF,
 )
 
 _F64 = ("float64",)
@@ -822,17 +823,7 @@ ASSIGNMENT = Assignment(
         "tensorflow.keras.optimizers",
         *(f"torch.{n}" for n in _FOREACH),
         *(f"torch.{n}" for n in _FUSED if hasattr(torch, n)),
-        "torch.autograd",
-        "torch.func",
-        "torch.Tensor.backward",
-        "jax.grad",
-        "jax.vjp",
-        "jax.jvp",
-        "jax.jacrev",
-        "jax.jacfwd",
-        "jax.value_and_grad",
-        "autograd.grad",
-        "tensorflow.GradientTape",
+        *AUTODIFF,
     ),
     banned_ops=(
         *(f"aten::{n}" for n in _FOREACH),

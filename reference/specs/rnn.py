@@ -21,6 +21,7 @@ from grader.spec import (
     call,
     randn,
     Axis,
+    AUTODIFF,
 )
 
 # --------------------------------------------------------------------------- #
@@ -392,17 +393,7 @@ ASSIGNMENT = Assignment(
         "flax",
         "tensorflow.keras",
         "keras.layers",
-        "torch.autograd",
-        "torch.func",
-        "torch.Tensor.backward",
-        "jax.grad",
-        "jax.vjp",
-        "jax.jvp",
-        "jax.jacrev",
-        "jax.jacfwd",
-        "jax.value_and_grad",
-        "autograd.grad",
-        "tensorflow.GradientTape",
+        *AUTODIFF,
     ),
     banned_ops=(
         "aten::rnn_tanh",

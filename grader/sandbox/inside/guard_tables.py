@@ -21,23 +21,8 @@ _GRADER_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.pa
 #: The name of every tamper hit.
 TAMPER = "<the grader's guard was modified>"
 
-#: Names under banned prefixes that compute no gradient (kept equal to grader.judge.scan.NO_GRADIENT).
-NO_GRADIENT = (
-    "torch.autograd.grad_mode",
-    "torch.autograd.no_grad",
-    "torch.autograd.enable_grad",
-    "torch.autograd.set_grad_enabled",
-    "torch.autograd.inference_mode",
-    "torch.autograd.set_multithreading_enabled",
-    "torch.autograd.Variable",
-    "torch.autograd.variable",
-    "torch.no_grad",
-    "torch.enable_grad",
-    "torch.set_grad_enabled",
-    "torch.inference_mode",
-    "torch.is_grad_enabled",
-    "torch.is_inference_mode_enabled",
-)
+#: Names under banned prefixes that compute no gradient: one list, shared with the static scan.
+from grader.judge.scan_scopes import NO_GRADIENT  # noqa: E402
 
 # Entry points that switch the torch modes off or manipulate their stacks.
 _TAMPER_NAMES = (
