@@ -161,6 +161,8 @@ BANNED_FAMILIES = [
     ("map_c_function.py", "banned", "torch._C._nn.elu"),
     ("safe_softmax.py", "banned", "aten::_safe_softmax"),
     ("scipy_softmax.py", "banned", "scipy.special"),
+    ("tamper_closures.py", "banned", "the grader's guard was modified"),
+    ("tamper_guard_instance.py", "banned", "the grader's guard was modified"),
 ]
 
 
@@ -174,12 +176,14 @@ def test_banned_routine_family_earns_no_marks(worker, name, status, text):
     assert elapsed < 60
 
 
-def test_modifying_the_guard_ends_the_process_and_earns_nothing(worker):
-    """Patching the guard's classes at import time: the sandbox's ledger sees the guard changed and
-    ends the process (status confine.TAMPER_EXIT) at the first graded call, before anything is sent."""
+@pytest.mark.parametrize("name", ["tamper_record.py", "tamper_tables.py"])
+def test_modifying_the_guard_ends_the_process_and_earns_nothing(worker, name):
+    """Patching the guard's classes, or emptying its tables, at import time: the sandbox's ledger sees
+    the guard changed and ends the process (status confine.TAMPER_EXIT) at the first graded call,
+    before anything is sent."""
     from grader.sandbox.inside.confine import TAMPER_EXIT
 
-    softmax, a, _ = _grade(worker, "tamper_record.py", others_pass=False)
+    softmax, a, _ = _grade(worker, name, others_pass=False)
     assert a.score == 0 and all(c.status in ("banned", "error") for c in a.cases)
     first = softmax[0]
     assert first.status == "banned" and "guard was modified" in first.message, first.message

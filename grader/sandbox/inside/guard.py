@@ -136,11 +136,15 @@ class Guard:
         t = self._t
         hits: list[Hit] = []
         seen: set = set()
+        # Membership decides a hit (frozensets: see _Tables); the dicts only name it.
         ids, codes, locs, methods, op_ids = t.ids, t.codes, t.locs, t.methods, t.op_ids
-        tamper_ids, tamper_codes = t.tamper_ids, t.tamper_codes
-        is_lib, match_file, match_module = t.is_library, t.match_file, t.match_module
+        id_set, code_set, loc_set, method_set, op_id_set = t.id_set, t.code_set, t.loc_set, t.method_set, t.op_id_set
+        tamper_ids, tamper_codes, tamper_id_set, tamper_code_set = (t.tamper_ids, t.tamper_codes, t.tamper_id_set,
+                                                                    t.tamper_code_set)
+        anon = "a banned routine"
+        match_file, match_module = t.match_file, t.match_module
         ops, autograd = t.ops, t.autograd
-        lib_cache: dict[str, bool] = dict.fromkeys(_OWN_FILES, True)
+        stdlib, library = t.stdlib_file, t.library_file  # cached, and nothing can be put into the caches
         own = _OWN_FILES
         audit, getframe = _audit, _getframe
         dget = dict.get
@@ -156,40 +160,24 @@ class Guard:
         op_calls = frozenset(id(c.__call__.__code__) for c in (torch._ops.OpOverloadPacket, torch._ops.OpOverload))
         state = {"dmode": None, "fmode": None, "returned": False, "in_tf": 0}
 
-        std_cache: dict[str, bool] = {}
-
-        def stdlib(code) -> bool:
-            fn = code.co_filename
-            r = std_cache.get(fn)
-            if r is None:
-                r = std_cache[fn] = fn.startswith(_STDLIB) and not is_lib(fn)  # (site-packages lies inside)
-            return r
-
-        def library(code) -> bool:
-            fn = code.co_filename
-            r = lib_cache.get(fn)
-            if r is None:
-                r = lib_cache[fn] = is_lib(fn)
-            return r
-
         def record(name: str, frame, how: str) -> None:
             line = frame.f_lineno if frame is not None else None
             fname = frame.f_code.co_filename if frame is not None else None
+            audit("grade.hit", name, line, fname, how)  # first: the ledger's copy (it deduplicates itself)
             key = (name, line, how)
             if key in seen:
                 return
             seen.add(key)
             hits.append(Hit(name, line, fname, how))
-            audit("grade.hit", name, line, fname, how)
 
         def past_stdlib(f):
             """The first frame from ``f`` up that is not the standard library's."""
-            while f is not None and stdlib(f.f_code):
+            while f is not None and stdlib(f.f_code.co_filename):
                 f = f.f_back
             return f
 
         def student_frame(f):
-            while f is not None and library(f.f_code):
+            while f is not None and library(f.f_code.co_filename):
                 f = f.f_back
             return f
 
@@ -215,7 +203,7 @@ class Guard:
                 if event == "call":
                     caller = frame.f_back
                     code = frame.f_code
-                    if caller is None or library(caller.f_code):
+                    if caller is None or library(caller.f_code.co_filename):
                         return
                     if code.co_filename in own:
                         if code is _WATCHED_CODE:  # a wrapped routine of another library
@@ -223,17 +211,19 @@ class Guard:
                             record(getattr(w, "_grade_name", "?"), caller, "call")
                         elif code is _DISABLER_CODE:
                             f = past_stdlib(caller)
-                            if f is not None and not library(f.f_code):
+                            if f is not None and not library(f.f_code.co_filename):
                                 w = frame.f_locals.get("self")
                                 record(f"{TAMPER}: your code called {getattr(w, '_grade_name', '?')}", f, "tamper")
                         return  # (the guard's own handlers run with torch's modes popped)
                     cid = id(code)
-                    name = codes.get(cid) or locs.get((code.co_filename, code.co_firstlineno))
+                    loc = (code.co_filename, code.co_firstlineno)
+                    name = (codes.get(cid) or anon) if cid in code_set else (
+                        (locs.get(loc) or anon) if loc in loc_set else None)
                     if name is None:
-                        if cid in tamper_codes:
+                        if cid in tamper_code_set:
                             f = past_stdlib(caller)  # (contextlib runs torch's own mode helpers)
-                            if f is not None and not library(f.f_code):
-                                record(f"{TAMPER}: your code called {tamper_codes[cid]}", f, "tamper")
+                            if f is not None and not library(f.f_code.co_filename):
+                                record(f"{TAMPER}: your code called {tamper_codes.get(cid, '?')}", f, "tamper")
                             return
                         else:
                             name = match_file(code.co_filename, code.co_qualname)
@@ -243,23 +233,24 @@ class Guard:
                                     name = f"{dget(frame.f_globals, '__name__')}.{code.co_qualname}"
                     if name is not None:
                         record(name, caller, "call")
-                    bad = None if stdlib(caller.f_code) else modes_intact(cid in op_calls)
+                    bad = None if stdlib(caller.f_code.co_filename) else modes_intact(cid in op_calls)
                     if bad:
                         record(f"{TAMPER}: {bad}", caller, "tamper")
                 elif event == "c_call":
-                    if library(frame.f_code) or frame.f_code.co_filename in own:
+                    if library(frame.f_code.co_filename) or frame.f_code.co_filename in own:
                         return
                     aid = id(arg)
-                    name = ids.get(aid) or op_ids.get(aid)
+                    name = (ids.get(aid) or anon) if aid in id_set else (
+                        (op_ids.get(aid) or anon) if aid in op_id_set else None)
                     torchy = name is not None
                     if name is None:
-                        if aid in tamper_ids:
-                            if not stdlib(frame.f_code):
-                                record(f"{TAMPER}: your code called {tamper_ids[aid]}", frame, "tamper")
+                        if aid in tamper_id_set:
+                            if not stdlib(frame.f_code.co_filename):
+                                record(f"{TAMPER}: your code called {tamper_ids.get(aid, '?')}", frame, "tamper")
                             return
                         q = getattr(arg, "__qualname__", None)
-                        if q in methods:
-                            name = methods[q]
+                        if q in method_set:
+                            name = methods.get(q) or anon
                         else:
                             mod = getattr(arg, "__module__", None)
                             if match_module(mod) is not None:
@@ -271,7 +262,7 @@ class Guard:
                         record(name, frame, "call")
                     # A call into torch while a mode is off would run unseen: check them (other builtins
                     # cannot reach an operator the function mode would not see first).
-                    bad = modes_intact(True) if torchy and not stdlib(frame.f_code) else None
+                    bad = modes_intact(True) if torchy and not stdlib(frame.f_code.co_filename) else None
                     if bad:
                         record(f"{TAMPER}: {bad}", frame, "tamper")
                 elif (event == "return" and frame.f_back is entry and not state["returned"]
@@ -284,15 +275,15 @@ class Guard:
         class _GuardFunctions(TorchFunctionMode):
             def __torch_function__(self, func, types, args=(), kwargs=None):
                 fid = id(func)
-                name = ids.get(fid)
+                name = (ids.get(fid) or anon) if fid in id_set else None
                 how = "call"
                 if name is None:
-                    name = op_ids.get(fid)
+                    name = (op_ids.get(fid) or anon) if fid in op_id_set else None
                     if name is not None:
                         how = "op"
                     else:
                         q = getattr(func, "__qualname__", None)
-                        name = methods.get(q) if isinstance(q, str) else None
+                        name = (methods.get(q) or anon) if isinstance(q, str) and q in method_set else None
                         if name is None:
                             mod = getattr(func, "__module__", None)
                             if isinstance(mod, str) and mod.startswith("torch._ops."):
@@ -303,7 +294,7 @@ class Guard:
                     f = getframe(1)
                     if how == "op":
                         record(name, student_frame(f), "op")
-                    elif f is not None and not library(f.f_code):
+                    elif f is not None and not library(f.f_code.co_filename):
                         record(name, f, "call")
                 state["in_tf"] += 1
                 try:
@@ -326,7 +317,7 @@ class Guard:
 
         def make_modes():
             dm = _GuardOps() if (ops or autograd) else None
-            fm = _GuardFunctions() if (ids or op_ids or methods or t.prefixes) else None
+            fm = _GuardFunctions() if (id_set or op_id_set or method_set or t.prefixes) else None
             return dm, fm
 
         return profile, make_modes, state, hits
@@ -373,12 +364,13 @@ class Guard:
         if not _WATCHING[0]:
             _watch_disablers()
             _WATCHING[0] = True
+        entry = _getframe(1)
+        _audit("grade.guard", "enter", self._t)  # the ledger: the tables are as they were
         if self._t.late:
             self._t.resolve_late()
         if self._t.wrap:
             self._wrap_loaded()
-        entry = _getframe(1)
-        _audit("grade.guard", "enter")
+        _audit("grade.guard", "tables", self._t)  # the ledger: adopt what was resolved just now
         profile, make_modes, state, hits = self._build(entry)
         dm, fm = make_modes()
         state["dmode"], state["fmode"] = dm, fm
@@ -387,7 +379,10 @@ class Guard:
         for m in self._modes:
             m.__enter__()
         _setprofile(profile)
-        _audit("grade.guard", "entered")
+        handlers = tuple(type(m).__dict__.get(k) for m in self._modes for k in ("__torch_function__",
+                                                                                "__torch_dispatch__"))
+        # the ledger: the closures' cells, the modes and the profiler, checked when the guard exits
+        _audit("grade.guard", "entered", (profile, *(h for h in handlers if h is not None)), dm, fm, state)
         return self
 
     def __exit__(self, *exc) -> None:

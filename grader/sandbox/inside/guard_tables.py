@@ -7,6 +7,7 @@ Split from :mod:`grader.sandbox.inside.guard` (which uses it); runs in the stude
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import types
@@ -154,7 +155,14 @@ _TABLES: dict[tuple, _Tables] = {}
 
 
 class _Tables:
-    """What the guard looks for, resolved once per banned list (before the sandbox is sealed)."""
+    """What the guard looks for, resolved once per banned list (before the sandbox is sealed).
+
+    The student's code can reach these objects, so what decides a hit is immutable: membership
+    is tested on frozensets (``id_set``, ``code_set``, ...: a dict's entries only give the name),
+    the lists are tuples, and the caches are :func:`functools.lru_cache` functions (nothing can be
+    put into them from outside). Rebinding an attribute is what remains; the sandbox's ledger
+    checks every attribute's identity before each graded call (see :meth:`freeze`).
+    """
 
     def __init__(self, banned: tuple[str, ...], banned_ops: tuple[str, ...], library_dirs: tuple[str, ...]) -> None:
         self.ids: dict[int, str] = {}
@@ -168,8 +176,14 @@ class _Tables:
         self.tamper_codes: dict[int, str] = {}
         self.wrap: list[str] = []
         self.late: list[str] = []
-        self._file_cache: dict[str, object] = {}
-        self._mod_cache: dict[str, object] = {}
+        self._file_hit = functools.lru_cache(maxsize=None)(self._file_hit_uncached)
+        self._mod_hit = functools.lru_cache(maxsize=None)(self._mod_hit_uncached)
+        own = frozenset((__file__, os.path.join(os.path.dirname(__file__), "guard.py")))
+        is_lib = self.is_library
+        #: Whether code from this file is library code (the guard's own files count as library).
+        self.library_file = functools.lru_cache(maxsize=None)(lambda fn: fn in own or is_lib(fn))
+        #: Whether code from this file is the standard library's (site-packages may lie inside it).
+        self.stdlib_file = functools.lru_cache(maxsize=None)(lambda fn: fn.startswith(_STDLIB) and not is_lib(fn))
         self.keep: list = []  # objects whose ids are keys above
         self.ops = frozenset(banned_ops)
         self.no_grad_files = frozenset(p for p in (_module_path(n) for n in ("torch.autograd.grad_mode",
@@ -236,16 +250,26 @@ class _Tables:
             elif obj is not None:
                 self.tamper_ids[id(obj)] = name
                 self.keep.append(obj)
+        self.freeze()
+
+    def freeze(self) -> None:
+        """Make what decides a hit immutable (after resolving, and again after :meth:`resolve_late`)."""
+        self.id_set, self.code_set, self.loc_set = frozenset(self.ids), frozenset(self.codes), frozenset(self.locs)
+        self.method_set, self.op_id_set = frozenset(self.methods), frozenset(self.op_ids)
+        self.tamper_id_set, self.tamper_code_set = frozenset(self.tamper_ids), frozenset(self.tamper_codes)
+        self.prefixes, self.prefix_paths = tuple(self.prefixes), tuple(self.prefix_paths)
+        self.wrap, self.late = tuple(self.wrap), tuple(self.late)
 
     def resolve_late(self) -> None:
         """Register the banned names whose libraries the student's code has loaded since."""
-        for name in list(self.late):
+        late, wrap, prefixes = list(self.late), list(self.wrap), list(self.prefixes)
+        for name in list(late):
             parent = name.rpartition(".")[0]
             if parent not in sys.modules:
                 continue
-            self.late.remove(name)
-            self._file_cache.clear()
-            self._mod_cache.clear()
+            late.remove(name)
+            self._file_hit.cache_clear()
+            self._mod_hit.cache_clear()
             obj = _resolve(name)
             if obj is None:
                 continue
@@ -258,7 +282,9 @@ class _Tables:
             self._register(name, obj)
             if not isinstance(obj, (types.FunctionType, types.BuiltinFunctionType, types.MethodDescriptorType,
                                     type, types.MethodType)) and callable(obj):
-                self.wrap.append(name)
+                wrap.append(name)
+        self.late, self.prefixes = late, prefixes
+        self.freeze()
 
     def _register(self, name: str, obj) -> None:
         if obj is None:
@@ -287,32 +313,29 @@ class _Tables:
 
     def match_file(self, filename: str, qualname: str) -> str | None:
         """The banned name of code defined in ``filename`` (a banned module's file or package folder)."""
-        hit = self._file_cache.get(filename, False)
-        if hit is False:
-            hit = None
-            if filename not in self.no_grad_files:
-                for path, name in self.prefix_paths:
-                    if filename == path:
-                        hit = (name, ".")
-                        break
-                    if path.endswith(os.sep) and filename.startswith(path):
-                        hit = (name, ":")
-                        break
-            self._file_cache[filename] = hit
+        hit = self._file_hit(filename)
         return None if hit is None else f"{hit[0]}{hit[1]}{qualname}"
 
+    def _file_hit_uncached(self, filename: str):
+        if filename in self.no_grad_files:
+            return None
+        for path, name in self.prefix_paths:
+            if filename == path:
+                return (name, ".")
+            if path.endswith(os.sep) and filename.startswith(path):
+                return (name, ":")
+        return None
+
     def match_module(self, modname) -> str | None:
+        """The banned prefix ``modname`` falls under, if any."""
         if not isinstance(modname, str) or not modname:
             return None
-        hit = self._mod_cache.get(modname, False)
-        if hit is False:
-            hit = None
-            if not any(_under(modname, s) for s in NO_GRADIENT):
-                for p in self.prefixes:
-                    if modname == p or modname.startswith(p + "."):
-                        hit = p
-                        break
-            self._mod_cache[modname] = hit
-        return hit
+        return self._mod_hit(modname)
 
-
+    def _mod_hit_uncached(self, modname: str):
+        if any(_under(modname, s) for s in NO_GRADIENT):
+            return None
+        for p in self.prefixes:
+            if modname == p or modname.startswith(p + "."):
+                return p
+        return None

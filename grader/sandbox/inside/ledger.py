@@ -80,8 +80,17 @@ def seal(*, state: dict, steps_in: dict, violations: list, error: type, exit_sta
     genuine_get_data = _ext.SourceFileLoader.get_data
     enter_code = guard_mod.Guard.__enter__.__code__
     exit_code = guard_mod.Guard.__exit__.__code__
+    from grader.sandbox.inside import guard_tables as tables_mod
+
+    all_tables = tables_mod._TABLES
+    real_getprofile = sys.getprofile
+    torch_c = getattr(sys.modules.get("torch"), "_C", None)
+    stacks = None if torch_c is None else (torch_c._len_torch_function_stack, torch_c._get_function_stack_at,
+                                           torch_c._len_torch_dispatch_stack, torch_c._get_dispatch_stack_at)
+    cell_value = __import__("operator").attrgetter("cell_contents")
+    function_type = type(none)
     st = {"armed": False, "entry": None, "hits": [], "seen": set(), "tamper": [], "allow": None, "viol": [],
-          "exits": 0, "done": 0, "suspect": None}
+          "exits": 0, "done": 0, "suspect": None, "cells": ((), ()), "watch": None}
 
     def is_lib(filename) -> bool:
         """Installed packages and the standard library: code the guard trusts by its file name."""
@@ -118,13 +127,21 @@ def seal(*, state: dict, steps_in: dict, violations: list, error: type, exit_sta
         return {k: v for k, v in d.items() if callable(v) or isinstance(v, type(os))}
 
     snapshot: list[tuple[str, dict, dict]] = []
-    frozen: list[tuple[str, dict, tuple, tuple]] = []
-    from operator import is_
+    guard_modules = ("grader.sandbox.inside.guard", "grader.sandbox.inside.guard_tables",
+                     "grader.sandbox.inside.confine", "grader.sandbox.inside.ledger")
+    # three tables of columns (mapping, key, object at sealing, label) for check()
+    critical: list = [[], [], [], []]  # the guard's own modules: any change ends the process
+    others: list = [[], [], [], []]  # the rest of the grader: checked when the guard has a hit to report
+    defaults: list = [[], [], [], []]  # the grader functions' keyword defaults, one by one
+    kwdicts: list = []  # (functions, their __kwdefaults__ dicts, their sizes)
+    from operator import attrgetter, getitem, is_
+    kwdefaults_of = attrgetter("__kwdefaults__")
     for name, m in list(sys.modules.items()):
         if not (name == "grader" or name.startswith("grader.")) or m is None:
             continue
         d = vars(m)
-        snapshot.append((name, d, _callable_items(d)))
+        # the guard's own modules: every global (its tables, file names, code objects); others: what runs
+        snapshot.append((name, d, dict(d) if name.startswith(guard_modules) else _callable_items(d)))
         for k, v in list(d.items()):
             if isinstance(v, type) and getattr(v, "__module__", None) == name:
                 snapshot.append((f"{name}.{k}", v.__dict__, dict(v.__dict__)))
@@ -139,22 +156,100 @@ def seal(*, state: dict, steps_in: dict, violations: list, error: type, exit_sta
     def check() -> None:
         """End the process if the guard's own code was modified, or if other grader code (the child's
         send, the wire) was and the guard has something to report: a modified channel could drop it.
-        (Without a hit to hide, the result protocol's own checks decide what a modified channel earns.)"""
-        for name, d, keys, values, critical in frozen:
-            # identity, element by element, in C (an object's own __eq__ is never asked)
-            if not all(map(is_, map(d.get, keys), values)):
-                k = next(k for k, v in zip(keys, values) if d.get(k) is not v)
-                if critical:
-                    die(f"{name}.{k} was replaced")
-                st["suspect"] = f"{name}.{k} was replaced"
-        for f, kw, items in kwdefaults:
-            if f.__kwdefaults__ is not kw or len(kw) != len(items) or not all(kw.get(k) is v for k, v in items):
-                die(f"{f.__qualname__} was changed")
-        missing = [v for v in st["viol"] if v not in violations]
-        if missing:
+        (Without a hit to hide, the result protocol's own checks decide what a modified channel earns.)
+
+        Runs after every graded call, so each test is one pass in C over flat columns (identity,
+        element by element: an object's own ``__eq__`` is never asked); names are looked up only
+        when something changed."""
+        if not intact(critical):
+            die(changed(critical))
+        functions, dicts, sizes = kwdicts
+        if not (all(map(is_, map(kwdefaults_of, functions), dicts)) and tuple(map(len, dicts)) == sizes
+                and intact(defaults)):
+            die(next((f"{f.__qualname__}.__kwdefaults__ was changed" for f, kw, n in zip(*kwdicts)
+                      if f.__kwdefaults__ is not kw or len(kw) != n), changed(defaults)))
+        if st["viol"] and not all(map(violations.__contains__, st["viol"])):
             die("the sandbox's record of refused actions was edited")
-        if st["suspect"] and (st["hits"] or st["tamper"]):
-            die(st["suspect"])
+        if (st["hits"] or st["tamper"]) and not intact(others):
+            die(changed(others))
+
+    def intact(table) -> bool:
+        maps, keys, values, _ = table
+        try:
+            return all(map(is_, map(getitem, maps, keys), values))
+        except Exception:  # a name deleted
+            return False
+
+    def changed(table) -> str:
+        for m, k, v, label in zip(*table):
+            try:
+                if m[k] is v:
+                    continue
+            except Exception:
+                pass
+            return f"{label}.{k} was replaced"
+        return "grader code was replaced"
+
+    # -- the guard's tables and closures ------------------------------------------------------------
+    # The tables decide what counts as a hit and the student's code can reach them (guard_tables'
+    # _TABLES); their containers are immutable, so each attribute's identity is what is checked.
+    tables: list = [(), (), (), ()]
+
+    def snap_tables() -> None:
+        rows = [(all_tables, k, t, "the guard's tables") for k, t in all_tables.items()]
+        for t in all_tables.values():
+            rows.extend((vars(t), k, v, "the guard's table") for k, v in vars(t).items() if k != "keep")
+        tables[:] = [tuple(column) for column in zip(*rows)] if rows else [(), (), (), ()]
+
+    def tables_intact() -> bool:
+        """The tables known at the last snapshot, unchanged (a table built later, for a banned list
+        first used after sealing, is adopted at the next snapshot)."""
+        return intact(tables)
+
+    def closure_cells(functions) -> tuple[tuple, tuple]:
+        """Every closure cell of the guard's handlers (and of the grader functions they close over)."""
+        cells, values, todo, done = [], [], list(functions), set()
+        while todo:
+            f = todo.pop()
+            if id(f) in done or not isinstance(f, function_type):
+                continue
+            done.add(id(f))
+            for c in f.__closure__ or ():
+                try:
+                    v = c.cell_contents
+                except ValueError:
+                    continue
+                cells.append(c)
+                values.append(v)
+                if isinstance(v, function_type) and is_grader(v.__code__.co_filename):
+                    todo.append(v)
+                elif isinstance(v, type) and v.__module__ == guard_mod.__name__:
+                    todo.extend(v.__dict__.values())
+        return tuple(cells), tuple(values)
+
+    def watch_intact() -> str | None:
+        """At the guard's exit: its closures, its modes and its profiler as they were set up."""
+        cells, values = st["cells"]
+        try:
+            if not all(map(is_, map(cell_value, cells), values)):
+                return "closure"
+        except ValueError:
+            return "closure"
+        w = st["watch"]
+        if w is None:
+            return None
+        profile, dm, fm, state = w
+        if state.get("dmode") is not dm or state.get("fmode") is not fm:
+            return "closure"
+        if real_getprofile() is not profile:
+            return "the profiler was removed or replaced"
+        if stacks is not None:
+            len_f, at_f, len_d, at_d = stacks
+            if fm is not None and not (len_f() and at_f(len_f() - 1) is fm):
+                return "the guard's function mode was removed"
+            if dm is not None and not (len_d() and at_d(len_d() - 1) is dm):
+                return "the guard's operator mode was removed"
+        return None
 
     # -- the ledger ---------------------------------------------------------------------------------
     def ledger(event: str, args: tuple) -> None:
@@ -188,14 +283,28 @@ def seal(*, state: dict, steps_in: dict, violations: list, error: type, exit_sta
                     if st["armed"]:
                         note("the guard was entered twice")
                         refuse("enter the grader's guard twice")
-                    st.update(armed=True, entry=caller.f_back, hits=[], seen=set(), tamper=[], allow="enter")
+                    if not tables_intact():
+                        die(changed(tables))
+                    st.update(armed=True, entry=caller.f_back, hits=[], seen=set(), tamper=[], allow="enter",
+                              cells=((), ()), watch=None)
+                elif args[0] == "tables":
+                    if caller.f_code is enter_code and st["allow"] == "enter":
+                        snap_tables()  # (what resolving the late names added, between "enter" and here)
                 elif args[0] == "entered":
-                    if caller.f_code is enter_code:
+                    if caller.f_code is enter_code and st["allow"] == "enter":
                         st["allow"] = None
+                        if len(args) == 5:
+                            st["cells"] = closure_cells(args[1])
+                            st["watch"] = (args[1][0], args[2], args[3], args[4])
                 elif args[0] == "exit" and len(args) == 2 and isinstance(args[1], list):
                     if caller.f_code is not exit_code or not st["armed"] or caller.f_back is not st["entry"]:
                         note("your code switched the guard off")
                         refuse("switch off the grader's guard")
+                    bad = watch_intact()
+                    if bad == "closure":
+                        die("the guard's handlers were modified")
+                    if bad:
+                        note(bad)
                     check()
                     st["exits"] += 1
                     args[1].extend(("hit",) + tuple(h) for h in st["hits"])
@@ -329,8 +438,20 @@ def seal(*, state: dict, steps_in: dict, violations: list, error: type, exit_sta
         for k in list(items):
             if d.get(k) is not items[k]:
                 items[k] = d.get(k)
-    guard_modules = ("grader.sandbox.inside.guard", "grader.sandbox.inside.guard_tables",
-                     "grader.sandbox.inside.confine", "grader.sandbox.inside.ledger")
-    frozen.extend((name, d, tuple(items), tuple(items.values()), name.startswith(guard_modules))
-                  for name, d, items in snapshot)
+    for name, d, items in snapshot:
+        table = critical if name.startswith(guard_modules) else others
+        for k, v in items.items():
+            table[0].append(d)
+            table[1].append(k)
+            table[2].append(v)
+            table[3].append(name)
+    for f, kw, items in kwdefaults:
+        for k, v in items:
+            for column, x in zip(defaults, (kw, k, v, f"{f.__qualname__} (keyword default)")):
+                column.append(x)
+    kwdicts[:] = [tuple(f for f, _, _ in kwdefaults), tuple(kw for _, kw, _ in kwdefaults),
+                  tuple(len(items) for _, _, items in kwdefaults)]
+    for table in (critical, others, defaults):
+        table[:] = [tuple(column) for column in table]
+    snap_tables()
     return True
