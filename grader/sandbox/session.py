@@ -48,6 +48,19 @@ EXIT_GRACE = 2.0
 _HEAD = struct.Struct("<4sIQ")
 
 
+def _widen(fd: int, size: int = 1 << 20) -> None:
+    """Grow a pipe's buffer (Linux ``F_SETPIPE_SZ``) up to ``size`` bytes, or as far as allowed."""
+    import fcntl
+
+    op = getattr(fcntl, "F_SETPIPE_SZ", 1031)
+    for n in (size, 256 << 10):
+        try:
+            fcntl.fcntl(fd, op, n)
+            return
+        except OSError:  # above /proc/sys/fs/pipe-max-size, or not Linux
+            continue
+
+
 @dataclass(frozen=True)
 class Stop:
     """Why the grader stopped (or lost) the child.
@@ -172,6 +185,7 @@ class Session:
             self._region = mmap.mmap(memfd, self.region_size)
         req_r, req_w = os.pipe()
         res_r, res_w = os.pipe()
+        _widen(res_r)  # outputs of a megabyte or more in fewer round trips
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe()
         fds = [req_r, res_w, out_w, err_w] + ([memfd] if memfd >= 0 else [])

@@ -176,6 +176,19 @@ def test_banned_routine_family_earns_no_marks(worker, name, status, text):
     assert elapsed < 60
 
 
+@pytest.mark.parametrize("name,status", [("unwrap_library.py", "error"), ("captured_library.py", "banned")])
+def test_another_librarys_c_routine_cannot_be_unwrapped_or_captured(worker, name, status):
+    """scipy.special.expit is a numpy ufunc (no profiler event): the guard wraps it before the
+    student's code runs, and the wrapper does not hand out the original."""
+    _, a, _ = _grade(worker, name, others_pass=False)
+    sigmoid = [c for c in a.cases if c.function == "sigmoid"]
+    assert sigmoid and all(c.score == 0 for c in sigmoid)
+    assert sigmoid[0].status == status, sigmoid[0].message
+    if status == "banned":
+        assert "scipy.special.expit" in sigmoid[0].message
+    assert all(c.status == "passed" for c in a.cases if c.function != "sigmoid")
+
+
 @pytest.mark.parametrize("name", ["tamper_record.py", "tamper_tables.py"])
 def test_modifying_the_guard_ends_the_process_and_earns_nothing(worker, name):
     """Patching the guard's classes, or emptying its tables, at import time: the sandbox's ledger sees
@@ -243,7 +256,9 @@ def test_infinite_loop_costs_one_timeout_not_one_per_case(worker):
     softmax, _, elapsed = _grade(worker, "infinite_loop.py")
     assert [c.status for c in softmax] == ["timeout"] * len(softmax)
     assert all("not run after an earlier timeout" in c.message for c in softmax[1:])
-    assert elapsed < 10, f"{len(softmax)} cases took {elapsed:.1f} s: the loop was retried"
+    # (The messages above prove one run; the bound below only catches a retry per case, 18 x the
+    # limit, with room for a loaded machine: the CPU limit stretches with the run queue.)
+    assert elapsed < 60, f"{len(softmax)} cases took {elapsed:.1f} s: the loop was retried"
 
 
 def test_memory_creep_is_stopped(worker):

@@ -349,7 +349,7 @@ def _main(req_fd: int, res_fd: int, region_fd: int) -> None:
                                library_dirs=libs)
                     for name, b in (setup.get("function_bans") or {}).items()}
     for proto in (guard_proto, *guard_protos.values()):
-        Guard(**proto)  # resolve once now, while imports are allowed
+        Guard(**proto).preload()  # resolve once now, while imports are allowed
 
     confine.set_limits(memory_mb=None if uses_cuda else limits.get("memory_mb"),
                        open_files=limits.get("open_files", 256), cpu_seconds=limits.get("cpu_seconds"))

@@ -58,6 +58,7 @@ from grader.sandbox.inside.guard_tables import (  # noqa: F401 - names the guard
     _WATCHING,
     _WRAP_DONE,
     NO_GRADIENT,
+    PRELOAD,
     TAMPER,
     _Disabler,
     _module_path,
@@ -322,6 +323,25 @@ class Guard:
 
         return profile, make_modes, state, hits
 
+    def preload(self) -> None:
+        """Before the student's code runs (and before sealing): import the installed libraries whose
+        banned routines are C objects the profiler cannot see (:data:`PRELOAD`), and wrap those
+        routines now, so the student's code never holds an unwrapped one."""
+        import importlib.util
+
+        for lib in PRELOAD:
+            if not any(_under(n, lib) for n in self._t.late) or lib in sys.modules:
+                continue
+            try:
+                if importlib.util.find_spec(lib.split(".")[0]) is not None:
+                    importlib.import_module(lib)
+            except Exception:  # noqa: BLE001 - a broken install: nothing to wrap
+                continue
+        if self._t.late:
+            self._t.resolve_late()
+        if self._t.wrap:
+            self._wrap_loaded()
+
     def _wrap_loaded(self) -> None:
         """Wrap banned non-Python routines of modules loaded by now (and the student's references to them)."""
         n_modules = len(sys.modules)
@@ -335,7 +355,10 @@ class Guard:
                 continue
             obj = getattr(mod, attr, None)
             if isinstance(obj, _Watched):
-                obj = obj._grade_fn
+                box: list = []
+                if obj._grade_fn is None:
+                    _audit("grade.watched", obj, box)  # (the ledger keeps the original)
+                obj = obj._grade_fn if obj._grade_fn is not None else (box[0] if box else None)
             if obj is None or isinstance(obj, (types.FunctionType, type)):
                 continue
             w = _WATCHED.get(id(obj))
@@ -366,11 +389,10 @@ class Guard:
             _WATCHING[0] = True
         entry = _getframe(1)
         _audit("grade.guard", "enter", self._t)  # the ledger: the tables are as they were
-        if self._t.late:
-            self._t.resolve_late()
+        if self._t.late and self._t.resolve_late():
+            _audit("grade.guard", "tables", self._t)  # the ledger: adopt what was resolved just now
         if self._t.wrap:
             self._wrap_loaded()
-        _audit("grade.guard", "tables", self._t)  # the ledger: adopt what was resolved just now
         profile, make_modes, state, hits = self._build(entry)
         dm, fm = make_modes()
         state["dmode"], state["fmode"] = dm, fm

@@ -19,6 +19,10 @@ _STDLIB = tuple(os.path.join(p, "") for p in dict.fromkeys(
     (os.path.dirname(os.__file__), os.path.realpath(os.path.dirname(os.__file__))))) + ("<frozen ",)
 _GRADER_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__)))), "")
 
+#: Libraries whose banned routines are C objects (numpy ufuncs: ``scipy.special.expit``) that no
+#: profiler event shows: imported and wrapped before the student's code runs, where installed.
+PRELOAD = ("scipy.special",)
+
 #: The name of every tamper hit.
 TAMPER = "<the grader's guard was modified>"
 
@@ -97,24 +101,55 @@ def _own_code(obj):
 
 
 class _Watched:
-    """A banned routine that is not a Python function (a numpy ufunc...), made visible to the profiler."""
+    """A banned routine that is not a Python function (a numpy ufunc...), made visible to the profiler.
 
-    __slots__ = ("_grade_fn", "_grade_name")
+    In a sealed process the original routine is out of the student's reach: the sandbox's ledger
+    keeps it (``grade.watch``) and hands it only to this class's own methods (``grade.watched``);
+    the wrapper's ``_grade_fn`` is then None. Bound methods of the original (``ufunc.at``) come
+    back wrapped as well.
+    """
+
+    __slots__ = ("_grade_fn", "_grade_name", "_grade_repr")
 
     def __init__(self, fn, name: str) -> None:
         object.__setattr__(self, "_grade_fn", fn)
         object.__setattr__(self, "_grade_name", name)
+        object.__setattr__(self, "_grade_repr", repr(fn))
+        box: list = []
+        _audit("grade.watch", self, fn, box)
+        if box:  # the ledger keeps it
+            object.__setattr__(self, "_grade_fn", None)
 
     def __call__(self, *args, **kwargs):
-        return self._grade_fn(*args, **kwargs)
+        fn = self._grade_fn
+        if fn is None:
+            box: list = []
+            _audit("grade.watched", self, box)
+            fn = box[0] if box else _gone
+        return fn(*args, **kwargs)
 
     def __getattr__(self, attr):
-        return getattr(self._grade_fn, attr)
+        if attr.startswith("_grade_"):
+            raise AttributeError(attr)
+        fn = self._grade_fn
+        if fn is None:
+            box: list = []
+            _audit("grade.watched", self, box)
+            fn = box[0] if box else _gone
+        v = getattr(fn, attr)
+        if callable(v) and getattr(v, "__self__", None) is fn:
+            return _Watched(v, f"{self._grade_name}.{attr}")
+        return v
 
     def __repr__(self) -> str:
-        return repr(self._grade_fn)
+        return self._grade_repr
 
 
+def _gone(*args, **kwargs):
+    raise RuntimeError("grade: this wrapped library routine is no longer available")
+
+
+_audit = sys.audit
 _WATCHED_CODE = _Watched.__call__.__code__
 
 
@@ -260,8 +295,14 @@ class _Tables:
         self.prefixes, self.prefix_paths = tuple(self.prefixes), tuple(self.prefix_paths)
         self.wrap, self.late = tuple(self.wrap), tuple(self.late)
 
-    def resolve_late(self) -> None:
-        """Register the banned names whose libraries the student's code has loaded since."""
+    def resolve_late(self) -> bool:
+        """Register the banned names whose libraries the student's code has loaded since.
+
+        Returns:
+            True when the tables changed.
+        """
+        if not any(name.rpartition(".")[0] in sys.modules for name in self.late):
+            return False
         late, wrap, prefixes = list(self.late), list(self.wrap), list(self.prefixes)
         for name in list(late):
             parent = name.rpartition(".")[0]
@@ -285,6 +326,7 @@ class _Tables:
                 wrap.append(name)
         self.late, self.prefixes = late, prefixes
         self.freeze()
+        return True
 
     def _register(self, name: str, obj) -> None:
         if obj is None:

@@ -14,7 +14,8 @@ import sys
 
 __all__ = ["LEDGER_EVENTS", "library_dirs_default", "seal"]
 
-LEDGER_EVENTS = frozenset({"grade.hit", "grade.tamper", "grade.guard", "sys.setprofile", "sys.settrace", "compile",
+LEDGER_EVENTS = frozenset({"grade.hit", "grade.tamper", "grade.guard", "grade.watch", "grade.watched",
+                           "sys.setprofile", "sys.settrace", "compile",
                             "code.__new__", "marshal.loads", "object.__setattr__", "import"})
 
 
@@ -88,6 +89,18 @@ def seal(*, state: dict, steps_in: dict, violations: list, error: type, exit_sta
     stacks = None if torch_c is None else (torch_c._len_torch_function_stack, torch_c._get_function_stack_at,
                                            torch_c._len_torch_dispatch_stack, torch_c._get_dispatch_stack_at)
     cell_value = __import__("operator").attrgetter("cell_contents")
+    # Wrapped library routines (guard_tables._Watched): the originals, kept here, handed out only to
+    # the wrapper's own methods and to the guard's wrapping step.
+    originals: dict[int, tuple] = {}
+    watched = tables_mod._Watched
+    watch_init = watched.__init__.__code__
+    watch_users = frozenset(id(c) for c in (watched.__call__.__code__, watched.__getattr__.__code__,
+                                            guard_mod.Guard._wrap_loaded.__code__))
+    for w in list(tables_mod._WATCHED.values()):  # wrapped before sealing: take their originals now
+        fn = object.__getattribute__(w, "_grade_fn")
+        if fn is not None:
+            originals[id(w)] = (w, fn)
+            object.__setattr__(w, "_grade_fn", None)
     function_type = type(none)
     st = {"armed": False, "entry": None, "hits": [], "seen": set(), "tamper": [], "allow": None, "viol": [],
           "exits": 0, "done": 0, "suspect": None, "cells": ((), ()), "watch": None}
@@ -256,6 +269,15 @@ def seal(*, state: dict, steps_in: dict, violations: list, error: type, exit_sta
         if event not in LEDGER_EVENTS:
             return
         if event.startswith("grade."):
+            if event == "grade.watched" and len(args) == 2 and isinstance(args[1], list):
+                if id(real_getframe(1).f_code) in watch_users and id(args[0]) in originals:
+                    args[1].append(originals[id(args[0])][1])
+                return
+            if event == "grade.watch" and len(args) == 3 and isinstance(args[2], list):
+                if real_getframe(1).f_code is watch_init and type(args[0]) is watched:
+                    originals[id(args[0])] = (args[0], args[1])
+                    args[2].append(True)
+                return
             if event == "grade.hit" and st["armed"] and len(args) == 4:
                 key = (args[0], args[1], args[3])
                 if key not in st["seen"]:
