@@ -21,6 +21,8 @@ HOSTILE = ROOT / "tests" / "hostile"
 HONEST_SOFTMAX = {"exit_hang", "secrets_and_caps", "write_outside", "socket_open", "spawn_shell", "fork_children",
                   "gc_scrape", "raise_limits", "read_reference", "native_read_reference", "import_reference",
                   "ctypes_escape", "kill_parent", "print_flood"}
+# attacks whose banned routine stands in for another function than softmax
+ATTACKED = {"unwrap_library": "sigmoid", "captured_library": "sigmoid"}
 
 
 def _class(tmp: Path) -> list[str]:
@@ -96,12 +98,13 @@ def test_a_class_of_attacks_is_graded_in_bounded_time_and_earns_nothing(tmp_path
         if name in ("exit_at_import", "syntax_error"):
             assert doc["score"] == 0, name
             continue
-        cases = [c for a in doc["assignments"] for c in a["cases"] if c["function"] == "softmax"]
+        function = ATTACKED.get(name, "softmax")
+        cases = [c for a in doc["assignments"] for c in a["cases"] if c["function"] == function]
         assert cases, name
         earned = sum(c["score"] for c in cases)
         if name not in HONEST_SOFTMAX and earned > 0:
-            forged.append(f"{name}: softmax earned {earned}")
+            forged.append(f"{name}: {function} earned {earned}")
         if "banned" in name or name.startswith(("tamper", "thread", "engine", "map_", "spoofed", "safe_", "scipy",
-                                                "aten", "obfuscated", "runtime")):
+                                                "aten", "obfuscated", "runtime", "unwrap", "captured")):
             assert earned == 0, f"{name}: a banned routine earned {earned}"
     assert not forged, forged
