@@ -348,8 +348,8 @@ def case_result(ctx: VerdictContext, iev: InstanceEvidence) -> CaseResult:
         seconds += sum(r.seconds for r in reps)
         for r in reps:
             for h in r.hits:
-                if h.how == "tamper":
-                    label = f"{h.name}: the grader's guard was modified"
+                if h.how == "tamper":  # "<the grader's guard was modified>: what was seen"
+                    label = f"{TAMPER_LABEL}: {h.name.split(': ', 1)[-1]}" if ": " in h.name else TAMPER_LABEL
                 else:
                     loc = ctx.locate(h.file, h.line) if ctx.locate and h.line else None
                     label = f"{h.name}{f' ({loc})' if loc else ''} at run time"
@@ -437,10 +437,15 @@ def case_result(ctx: VerdictContext, iev: InstanceEvidence) -> CaseResult:
     elif status is not Status.PASSED:
         message = next(r.message for r in dev_runs if r.status == status)
     if banned_names and status is not Status.NOT_IMPLEMENTED:
-        tamper = any("guard was modified" in b for b in banned_names)
-        note = ("uses a routine you must write by hand: " + "; ".join(banned_names)
-                + (". The grader's guard was modified while your code ran" if tamper else "")
-                + ". This case earns no points; your instructor will review it.")
+        tampering = [b[len(TAMPER_LABEL) + 2:] for b in banned_names if b.startswith(TAMPER_LABEL + ": ")]
+        routines = [b for b in banned_names if not b.startswith(TAMPER_LABEL)]
+        parts = []
+        if routines:
+            parts.append("uses a routine you must write by hand: " + "; ".join(routines))
+        if tampering or len(routines) < len(banned_names):
+            parts.append("the grader's guard was modified while your code ran"
+                         + (f" ({'; '.join(tampering)})" if tampering else ""))
+        note = "; and ".join(parts) + ". This case earns no points; your instructor will review it."
         message = note + ("\n" + message if message else "")
         status = Status.BANNED
     if violations:
@@ -454,6 +459,10 @@ def case_result(ctx: VerdictContext, iev: InstanceEvidence) -> CaseResult:
                       violations=tuple(violations), runs=tuple(dev_runs), seconds=round(seconds, 6),
                       notes=tuple(notes), properties=tuple(properties), series=series)
 
+
+
+#: How a tamper hit of the run-time guard is labelled in a case's list of banned calls.
+TAMPER_LABEL = "the grader's guard was modified"
 
 
 def function_results(ctx: VerdictContext, evidence: list[InstanceEvidence]) -> list[CaseResult]:
