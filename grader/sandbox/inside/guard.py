@@ -132,8 +132,9 @@ class Guard:
         self._profile = None
         self._modes = ()
 
-    # -- the three layers, as closures (nothing the student's code can reach or rebind) --------------
-    def _build(self, entry):
+    # -- the three layers, as closures, built once per table (the sandbox's ledger keeps them and checks
+    # their cells; per-call state lives in ``state``, ``hits`` and ``seen``, reset at each entry) ------
+    def _build(self):
         t = self._t
         hits: list[Hit] = []
         seen: set = set()
@@ -159,7 +160,7 @@ class Guard:
         py_key = torch._C.DispatchKey.Python
         current_node = torch._C._current_autograd_node
         op_calls = frozenset(id(c.__call__.__code__) for c in (torch._ops.OpOverloadPacket, torch._ops.OpOverload))
-        state = {"dmode": None, "fmode": None, "returned": False, "in_tf": 0}
+        state = {"dmode": None, "fmode": None, "returned": False, "in_tf": 0, "entry": None}
 
         def record(name: str, frame, how: str) -> None:
             line = frame.f_lineno if frame is not None else None
@@ -266,7 +267,7 @@ class Guard:
                     bad = modes_intact(True) if torchy and not stdlib(frame.f_code.co_filename) else None
                     if bad:
                         record(f"{TAMPER}: {bad}", frame, "tamper")
-                elif (event == "return" and frame.f_back is entry and not state["returned"]
+                elif (event == "return" and frame.f_back is state["entry"] and not state["returned"]
                       and frame.f_code is not _ENTER_CODE):
                     state["returned"] = True
                     audit("grade.guard", "check")  # the sandbox's ledger checks the grader's code
@@ -321,7 +322,7 @@ class Guard:
             fm = _GuardFunctions() if (id_set or op_id_set or method_set or t.prefixes) else None
             return dm, fm
 
-        return profile, make_modes, state, hits
+        return profile, make_modes, state, hits, seen
 
     def preload(self) -> None:
         """Before the student's code runs (and before sealing): import the installed libraries whose
@@ -388,14 +389,21 @@ class Guard:
             _watch_disablers()
             _WATCHING[0] = True
         entry = _getframe(1)
-        _audit("grade.guard", "enter", self._t)  # the ledger: the tables are as they were
+        kept: list = []
+        _audit("grade.guard", "enter", self._t, kept)  # the ledger: the tables are as they were; its handlers
         if self._t.late and self._t.resolve_late():
+            kept = []  # (built on the tables before these names resolved)
             _audit("grade.guard", "tables", self._t)  # the ledger: adopt what was resolved just now
         if self._t.wrap:
             self._wrap_loaded()
-        profile, make_modes, state, hits = self._build(entry)
+        built = kept[0] if kept else (_BUILT.get(id(self._t)) if not _sealed() else None) or self._build()
+        if not _sealed():
+            _BUILT[id(self._t)] = built
+        profile, make_modes, state, hits, seen = built
+        hits.clear()
+        seen.clear()
         dm, fm = make_modes()
-        state["dmode"], state["fmode"] = dm, fm
+        state.update(dmode=dm, fmode=fm, returned=False, in_tf=0, entry=entry)
         self._profile, self._state, self._hits = profile, state, hits
         self._modes = tuple(m for m in (dm, fm) if m is not None)
         for m in self._modes:
@@ -404,7 +412,8 @@ class Guard:
         handlers = tuple(type(m).__dict__.get(k) for m in self._modes for k in ("__torch_function__",
                                                                                 "__torch_dispatch__"))
         # the ledger: the closures' cells, the modes and the profiler, checked when the guard exits
-        _audit("grade.guard", "entered", (profile, *(h for h in handlers if h is not None)), dm, fm, state)
+        _audit("grade.guard", "entered", (profile, *(h for h in handlers if h is not None)), dm, fm, state,
+               self._t, built)
         return self
 
     def __exit__(self, *exc) -> None:
@@ -449,6 +458,12 @@ class Guard:
 
 
 _ENTER_CODE = Guard.__enter__.__code__
+_BUILT: dict = {}  # id(tables) -> handlers, in a process without the sandbox's ledger only
+
+
+def _sealed() -> bool:
+    confine = sys.modules.get("grader.sandbox.inside.confine")
+    return bool(confine is not None and confine._sealed)
 
 
 def _dispatch_mode_type():

@@ -207,6 +207,7 @@ def seal(*, state: dict, steps_in: dict, violations: list, error: type, exit_sta
     # The tables decide what counts as a hit and the student's code can reach them (guard_tables'
     # _TABLES); their containers are immutable, so each attribute's identity is what is checked.
     tables: list = [(), (), (), ()]
+    builds: dict[int, tuple] = {}  # id(tables) -> (the guard's handlers, their closure cells, the tables)
 
     def snap_tables() -> None:
         rows = [(all_tables, k, t, "the guard's tables") for k, t in all_tables.items()]
@@ -309,15 +310,25 @@ def seal(*, state: dict, steps_in: dict, violations: list, error: type, exit_sta
                         die(changed(tables))
                     st.update(armed=True, entry=caller.f_back, hits=[], seen=set(), tamper=[], allow="enter",
                               cells=((), ()), watch=None)
+                    if len(args) == 3 and isinstance(args[2], list) and id(args[1]) in builds:
+                        args[2].append(builds[id(args[1])][0])  # the handlers built for these tables
                 elif args[0] == "tables":
                     if caller.f_code is enter_code and st["allow"] == "enter":
                         snap_tables()  # (what resolving the late names added, between "enter" and here)
+                        if len(args) == 2:
+                            builds.pop(id(args[1]), None)  # (built on the tables as they were)
                 elif args[0] == "entered":
                     if caller.f_code is enter_code and st["allow"] == "enter":
                         st["allow"] = None
-                        if len(args) == 5:
-                            st["cells"] = closure_cells(args[1])
-                            st["watch"] = (args[1][0], args[2], args[3], args[4])
+                        if len(args) == 7:
+                            funcs, dm, fm, state, tab, built = args[1:]
+                            kept = builds.get(id(tab))
+                            if kept is None:  # first use of these tables: their handlers, as just built
+                                kept = builds[id(tab)] = (built, closure_cells(funcs), tab)
+                            elif kept[0] is not built or funcs[0] is not built[0] or state is not built[2]:
+                                die("the guard's handlers were replaced")
+                            st["cells"] = kept[1]
+                            st["watch"] = (funcs[0], dm, fm, state)
                 elif args[0] == "exit" and len(args) == 2 and isinstance(args[1], list):
                     if caller.f_code is not exit_code or not st["armed"] or caller.f_back is not st["entry"]:
                         note("your code switched the guard off")
