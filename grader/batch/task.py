@@ -57,7 +57,7 @@ def worker_state(reference_dir: str, *, start: str = "auto") -> _WorkerState:
             return st
         from grader.sandbox.worker import Worker
 
-        worker = Worker(start=start, secret_roots=(key,)).start()
+        worker = Worker(start=start, secret_roots=(key,), warm=True).start()
         if st is not None:
             try:
                 st.worker.close()

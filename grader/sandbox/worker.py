@@ -106,15 +106,19 @@ class Worker:
             or ``"auto"`` (fork unless a module from ``secret_roots`` is loaded).
         secret_roots: directories whose modules must never be inherited by a
             student's process (``reference/``).
+        warm: also import what only some submissions use (``torch.broadcast_shapes``'s
+            sympy, ``scipy.special``) once in the zygote: worth it for a batch, not for
+            one check.
 
     Use as a context manager, or call :meth:`close`.
     """
 
-    def __init__(self, *, start: str = "auto", secret_roots: tuple[str, ...] = ()) -> None:
+    def __init__(self, *, start: str = "auto", secret_roots: tuple[str, ...] = (), warm: bool = False) -> None:
         if start not in ("auto", "fork", "spawn"):
             raise ValueError(f"start must be auto, fork or spawn, not {start!r}")
         self.start_method = start
         self.secret_roots = tuple(os.path.realpath(r) for r in secret_roots)
+        self.warm = warm
         self._sock: socket.socket | None = None
         self._pid: int | None = None
         self._proc: subprocess.Popen | None = None
@@ -157,7 +161,7 @@ class Worker:
                     os.dup2(null, 0)
                     from grader.sandbox.zygote import serve
 
-                    serve(child)
+                    serve(child, warm=self.warm)
                 finally:
                     os._exit(1)
             self._pid = pid
@@ -165,7 +169,8 @@ class Worker:
             env = dict(os.environ)
             root = str(Path(__file__).resolve().parents[2])
             env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-            self._proc = subprocess.Popen([sys.executable, "-m", "grader.sandbox.zygote", str(child.fileno())],
+            self._proc = subprocess.Popen([sys.executable, "-m", "grader.sandbox.zygote", str(child.fileno())]
+                                          + (["--warm"] if self.warm else []),
                                           pass_fds=[child.fileno()], stdin=subprocess.DEVNULL,
                                           start_new_session=True, env=env, cwd=tempfile.gettempdir())
             self._pid = self._proc.pid
