@@ -374,6 +374,17 @@ def _assignment_status(cases: list[CaseResult], module: SourceModule | None) -> 
     return "failed"
 
 
+def _estimated_calls(assignment: Assignment) -> int:
+    """How many calls of the student's code grading ``assignment`` takes (each case, dtype, repeat
+    and trajectory step): the order in which assignments are started."""
+    n = 0
+    for f in assignment.functions:
+        for c in f.cases:
+            steps = c.trajectory.steps if c.trajectory is not None else max(1, c.repeats)
+            n += len(c.dtypes) * steps
+    return n
+
+
 def grade_submission(submission: Submission, catalog, *, assignments: tuple[str, ...] = (), worker: Worker,
                      options: Options = Options()) -> GradeResult:
     """Grade ``submission`` against ``catalog``.
@@ -425,7 +436,10 @@ def grade_submission(submission: Submission, catalog, *, assignments: tuple[str,
                                 output=tuple((f, t[-4000:]) for f, t in outputs),
                                 source_file=module.filename if module else "", notes=tuple(notes))
 
-    results = _map(grade_one, selected, options.jobs)
+    # Longest first (each assignment is one process): the biggest does not start last and run alone.
+    order = sorted(range(len(selected)), key=lambda i: -_estimated_calls(selected[i]))
+    done = dict(zip(order, _map(grade_one, [selected[i] for i in order], options.jobs)))
+    results = [done[i] for i in range(len(selected))]
     return GradeResult(
         submission=str(submission.path),
         score=sum(r.score for r in results), max_score=sum(r.max_score for r in results),
