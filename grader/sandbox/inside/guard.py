@@ -160,7 +160,7 @@ class Guard:
         py_key = torch._C.DispatchKey.Python
         current_node = torch._C._current_autograd_node
         op_calls = frozenset(id(c.__call__.__code__) for c in (torch._ops.OpOverloadPacket, torch._ops.OpOverload))
-        state = {"dmode": None, "fmode": None, "returned": False, "in_tf": 0, "entry": None}
+        state = {"dmode": None, "fmode": None, "in_tf": 0}
 
         def record(name: str, frame, how: str) -> None:
             line = frame.f_lineno if frame is not None else None
@@ -267,10 +267,8 @@ class Guard:
                     bad = modes_intact(True) if torchy and not stdlib(frame.f_code.co_filename) else None
                     if bad:
                         record(f"{TAMPER}: {bad}", frame, "tamper")
-                elif (event == "return" and frame.f_back is state["entry"] and not state["returned"]
-                      and frame.f_code is not _ENTER_CODE):
-                    state["returned"] = True
-                    audit("grade.guard", "check")  # the sandbox's ledger checks the grader's code
+                # (The ledger checks the grader's code at the guard's exit and after the call: nothing
+                # but the `with` statement runs between the student's return and the exit.)
             except Exception:  # never let the guard break the student's run
                 pass
 
@@ -388,7 +386,6 @@ class Guard:
         if not _WATCHING[0]:
             _watch_disablers()
             _WATCHING[0] = True
-        entry = _getframe(1)
         kept: list = []
         _audit("grade.guard", "enter", self._t, kept)  # the ledger: the tables are as they were; its handlers
         if self._t.late and self._t.resolve_late():
@@ -403,7 +400,7 @@ class Guard:
         hits.clear()
         seen.clear()
         dm, fm = make_modes()
-        state.update(dmode=dm, fmode=fm, returned=False, in_tf=0, entry=entry)
+        state.update(dmode=dm, fmode=fm, in_tf=0)
         self._profile, self._state, self._hits = profile, state, hits
         self._modes = tuple(m for m in (dm, fm) if m is not None)
         for m in self._modes:
@@ -457,7 +454,6 @@ class Guard:
             self.hits.append(Hit(f"{TAMPER}: {what}", None, None, "tamper"))
 
 
-_ENTER_CODE = Guard.__enter__.__code__
 _BUILT: dict = {}  # id(tables) -> handlers, in a process without the sandbox's ledger only
 
 

@@ -330,6 +330,7 @@ def seal(*, state: dict, steps_in: dict, violations: list, error: type, exit_sta
                             st["cells"] = kept[1]
                             st["watch"] = (funcs[0], dm, fm, state)
                 elif args[0] == "exit" and len(args) == 2 and isinstance(args[1], list):
+                    check()  # first: a replaced Guard.__exit__ (calling the real one) ends the process here
                     if caller.f_code is not exit_code or not st["armed"] or caller.f_back is not st["entry"]:
                         note("your code switched the guard off")
                         refuse("switch off the grader's guard")
@@ -338,7 +339,7 @@ def seal(*, state: dict, steps_in: dict, violations: list, error: type, exit_sta
                         die("the guard's handlers were modified")
                     if bad:
                         note(bad)
-                    check()
+                        check()  # (now with something to report: the channel must be intact)
                     st["exits"] += 1
                     args[1].extend(("hit",) + tuple(h) for h in st["hits"])
                     args[1].extend(("tamper", t) for t in st["tamper"])
