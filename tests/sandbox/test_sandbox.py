@@ -189,7 +189,7 @@ def test_another_librarys_c_routine_cannot_be_unwrapped_or_captured(worker, name
     assert all(c.status == "passed" for c in a.cases if c.function != "sigmoid")
 
 
-@pytest.mark.parametrize("name", ["tamper_record.py", "tamper_tables.py"])
+@pytest.mark.parametrize("name", ["tamper_record.py", "tamper_tables.py", "tamper_mode_classes.py"])
 def test_modifying_the_guard_ends_the_process_and_earns_nothing(worker, name):
     """Patching the guard's classes, or emptying its tables, at import time: the sandbox's ledger sees
     the guard changed and ends the process (status confine.TAMPER_EXIT) at the first graded call,
