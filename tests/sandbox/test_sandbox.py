@@ -162,6 +162,7 @@ BANNED_FAMILIES = [
     ("safe_softmax.py", "banned", "aten::_safe_softmax"),
     ("scipy_softmax.py", "banned", "scipy.special"),
     ("tamper_closures.py", "banned", "the grader's guard was modified"),
+    ("patch_builtins.py", "banned", "torch.softmax"),
     ("tamper_guard_instance.py", "banned", "the grader's guard was modified"),
 ]
 

@@ -22,6 +22,13 @@ recorded as a *violation*, which the report shows for instructor review.
 
 from __future__ import annotations
 
+from builtins import (  # noqa: A004, UP029 - bound here before the student's code runs: patching
+    # the builtins module cannot change what this module's code calls (the ledger checks these globals)
+    Exception, ImportError, OSError, PermissionError, StopIteration, TypeError, ValueError, any, bool, bytes,
+    callable, dict, float, getattr, hasattr, int, isinstance, len, list, max, min, next, open, setattr, str,
+    tuple, type,
+)
+
 import os
 import resource
 import sys

@@ -42,6 +42,12 @@ reports as ``banned`` for instructor review.  The static scan
 
 from __future__ import annotations
 
+from builtins import (  # noqa: A004, UP029 - bound here before the student's code runs: patching
+    # the builtins module cannot change what this module's code calls (the ledger checks these globals)
+    Exception, any, bool, classmethod, dict, frozenset, getattr, id, int, isinstance, len, list, range,
+    reversed, set, str, tuple, type,
+)
+
 import sys
 import types
 from dataclasses import dataclass, field

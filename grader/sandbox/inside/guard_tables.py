@@ -7,6 +7,12 @@ Split from :mod:`grader.sandbox.inside.guard` (which uses it); runs in the stude
 
 from __future__ import annotations
 
+from builtins import (  # noqa: A004, UP029 - bound here before the student's code runs: patching
+    # the builtins module cannot change what this module's code calls (the ledger checks these globals)
+    AttributeError, Exception, RuntimeError, any, bool, callable, dict, enumerate, frozenset, getattr, id,
+    int, isinstance, len, list, object, range, repr, setattr, str, tuple, type, vars,
+)
+
 import functools
 import os
 import sys

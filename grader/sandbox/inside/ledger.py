@@ -9,6 +9,12 @@ Everything it needs comes in as arguments (it imports nothing of the grader at i
 
 from __future__ import annotations
 
+from builtins import (  # noqa: A004, UP029 - bound here before the student's code runs: patching
+    # the builtins module cannot change what this module's code calls (the ledger checks these globals)
+    Exception, OSError, ValueError, all, any, bool, bytes, callable, dict, frozenset, getattr, hasattr, id,
+    int, isinstance, len, list, map, next, object, open, set, setattr, str, tuple, type, vars, zip,
+)
+
 import os
 import sys
 
