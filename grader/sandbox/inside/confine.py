@@ -22,12 +22,9 @@ recorded as a *violation*, which the report shows for instructor review.
 
 from __future__ import annotations
 
-from builtins import (  # noqa: A004, UP029 - bound here before the student's code runs: patching
-    # the builtins module cannot change what this module's code calls (the ledger checks these globals)
-    Exception, ImportError, OSError, PermissionError, StopIteration, TypeError, ValueError, any, bool, bytes,
-    callable, dict, float, getattr, hasattr, int, isinstance, len, list, max, min, next, open, setattr, str,
-    tuple, type,
-)
+from builtins import (Exception, ImportError, OSError, PermissionError, StopIteration, TypeError,  # noqa: A004
+                      ValueError, any, bool, bytes, callable, dict, float, getattr, hasattr, int, isinstance, len,
+                      list, max, min, next, open, setattr, str, tuple, type)  # (see guard.py: bound at import)
 
 import os
 import resource
@@ -280,10 +277,7 @@ def seccomp() -> bool:
              stmt(RET, _RET_ERRNO | _EPERM), stmt(LD, 0)]
     # socket: AF_UNIX (1) only.
     prog += [jump(JEQ, n["socket"], 0, 3), stmt(LD, 16), jump(JEQ, 1, 1, 0), stmt(RET, _RET_ERRNO | _EPERM)]
-    prog += [stmt(RET, _RET_ALLOW)]
-    # Fix-up: the clone block ends by reloading nr (LD 0) so that the socket test that
-    # follows reads the syscall number again; the socket block's "allow" jump lands on
-    # the final ALLOW.
+    prog += [stmt(RET, _RET_ALLOW)]  # (the clone block reloads nr (LD 0) for the socket test after it)
 
     class Filter(ctypes.Structure):
         _fields_ = [("code", ctypes.c_uint16), ("jt", ctypes.c_uint8), ("jf", ctypes.c_uint8),
@@ -465,9 +459,7 @@ def install(*, tmpdir: str, read_roots: tuple[str, ...], deny_roots: tuple[str, 
     return abi
 
 
-#: Exit status of a child whose grader code was modified by the student's code (the result
-#: channel can no longer be trusted, so nothing more is sent).  The parent reports it as
-#: "banned: the grader's guard was modified" for instructor review.
+#: Exit status of a child whose grader code was modified (the channel is no longer trusted): "banned".
 from grader.sandbox.protocol import TAMPER_EXIT  # noqa: E402 - shared with the grader side
 
 _sealed: dict = {}
