@@ -14,7 +14,7 @@ Then the cost of the banned-call protections alone (issue 9), in a forked
 child confined and sealed as a student's is (``confine.install`` +
 ``confine.seal``): each reference function on each case, bare and inside
 the run-time guard (profiler, torch function and dispatch modes, mode
-checks, the ledger's hit copy and its integrity checks at entry, return and
+checks, the ledger's hit copy and its integrity checks at entry and
 exit), plus the one-off cost of ``seal()``.  Targets: < 2 ms per case and
 < 100 ms per submission of one assignment (seal + that assignment's cases).
 
@@ -194,7 +194,7 @@ def protections(args) -> None:
     if "error" in res:
         raise SystemExit(f"the sealed child failed: {res['error']}")
     print(f"protections (sealed child): seal() {res['seal'] * 1000:.1f} ms once per child; "
-          f"integrity check {res['check'] * 1000:.2f} ms (two per case)")
+          f"integrity check {res['check'] * 1000:.2f} ms (one per call at the guard's exit; another after it when there is a hit)")
     print("per assignment: the whole guard's cost over a bare call, and what this work added over the guard "
           "before issue 9 (profiler + dispatch mode)")
     worst_case = worst_added = worst_sub = 0.0

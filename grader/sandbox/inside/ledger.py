@@ -300,10 +300,14 @@ def seal(*, state: dict, steps_in: dict, violations: list, error: type, exit_sta
                     return
                 if args[0] == "done":
                     # The child, after each graded call (through a reference it took before sealing):
-                    # the guard must have run around it, and the grader's code must be intact.
-                    check()
+                    # the guard must have run around it (its exit checked the grader's code), and with
+                    # something to report the grader's code must still be intact (the channel comes next).
+                    # A change made after the exit without a hit is caught at the next exit.
                     if st["armed"] or st["exits"] <= st["done"]:
+                        check()  # (names what was replaced, if anything)
                         die("the guard did not run around the graded call")
+                    if st["hits"] or st["tamper"]:
+                        check()
                     st["done"] = st["exits"]
                     return
                 if args[0] == "enter":
