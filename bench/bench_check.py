@@ -33,6 +33,18 @@ def _time(cmd: list[str], cwd: Path) -> float:
     return elapsed
 
 
+def _alternate(first: tuple[list[str], Path], second: tuple[list[str], Path], runs: int) -> tuple[list, list]:
+    """Seconds of ``runs`` runs of each (command, folder), alternating, after one warm-up run of each
+    (the page cache)."""
+    _time(*first)
+    _time(*second)
+    a, b = [], []
+    for _ in range(runs):
+        a.append(_time(*first))
+        b.append(_time(*second))
+    return a, b
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=7)
@@ -42,12 +54,7 @@ def main() -> None:
     out = Path(tempfile.mkdtemp(prefix="grade-bench-")) / "report.html"
     grade = [sys.executable, "-m", "grader.cli", "check", "reference", "-a", args.assignment, "--html", str(out)]
     baseline = [sys.executable, "-c", "import torch"]
-    _time(baseline, ROOT)  # warm the page cache for both
-    _time(grade, ROOT)
-    g, b = [], []
-    for _ in range(args.runs):
-        b.append(_time(baseline, ROOT))
-        g.append(_time(grade, ROOT))
+    b, g = _alternate((baseline, ROOT), (grade, ROOT), args.runs)
     mg, mb = statistics.median(g), statistics.median(b)
     print(f"import torch            median {mb:.3f} s  (runs: {', '.join(f'{x:.2f}' for x in b)})")
     print(f"grade check -a {args.assignment:<9}median {mg:.3f} s  (runs: {', '.join(f'{x:.2f}' for x in g)})")
@@ -66,12 +73,7 @@ def _against(rev: str, runs: int) -> None:
         # `python -c` puts the working folder first on sys.path: each command grades with its own tree's grader
         cmd = [sys.executable, "-c", "import sys; sys.argv = ['grade', 'check', 'reference', '--no-html', "
                "'--device', 'cpu']; from grader.cli import run; run()"]
-        _time(cmd, old)
-        _time(cmd, ROOT)
-        a, b = [], []
-        for _ in range(runs):
-            a.append(_time(cmd, old))
-            b.append(_time(cmd, ROOT))
+        a, b = _alternate((cmd, old), (cmd, ROOT), runs)
         ma, mb = statistics.median(a), statistics.median(b)
         print(f"grade check reference @ {rev[:10]:<10} median {ma:.3f} s  (runs: {', '.join(f'{x:.2f}' for x in a)})")
         print(f"grade check reference @ this tree  median {mb:.3f} s  (runs: {', '.join(f'{x:.2f}' for x in b)})")

@@ -19,8 +19,9 @@ from grader.sandbox.inside import confine
 LANDLOCK = confine.landlock_abi()
 
 
-def _in_child(fn) -> dict:
-    """Run ``fn()`` in a forked child; return the dict it returns (as JSON through a pipe)."""
+def _fork_json(fn) -> tuple[dict | None, int]:
+    """Run ``fn()`` in a forked child; return (the dict it returned, as JSON through a pipe, or None
+    when it did not finish; the wait status)."""
     r, w = os.pipe()
     pid = os.fork()
     if pid == 0:
@@ -36,8 +37,13 @@ def _in_child(fn) -> dict:
     while chunk := os.read(r, 65536):
         data += chunk
     os.close(r)
-    os.waitpid(pid, 0)
-    return json.loads(data)
+    _, status = os.waitpid(pid, 0)
+    return (json.loads(data) if data else None), status
+
+
+def _in_child(fn) -> dict:
+    """Run ``fn()`` in a forked child; return the dict it returns."""
+    return _fork_json(fn)[0]
 
 
 @pytest.mark.skipif(not LANDLOCK, reason="this kernel has no Landlock (Linux >= 5.13 with Landlock enabled)")
@@ -178,26 +184,14 @@ def _sealed(fn, tmp_path, *, own=(), threads=False) -> tuple[dict | None, int]:
 
     work = tmp_path / "work"
     work.mkdir(exist_ok=True)
-    r, w = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        os.close(r)
-        try:
-            os.environ.update(MPLCONFIGDIR=str(work), HOME=str(work), TMPDIR=str(work))  # as the child does
-            confine.install(tmpdir=str(work), read_roots=python_read_roots() + tuple(str(p) for p in own))
-            confine.seal(library_dirs=library_dirs(), threads=threads)
-            out = fn()
-        except BaseException as e:  # noqa: BLE001
-            out = {"crash": repr(e)}
-        os.write(w, json.dumps(out).encode())
-        os._exit(0)
-    os.close(w)
-    data = b""
-    while chunk := os.read(r, 65536):
-        data += chunk
-    os.close(r)
-    _, status = os.waitpid(pid, 0)
-    return (json.loads(data) if data else None), status
+
+    def confined():
+        os.environ.update(MPLCONFIGDIR=str(work), HOME=str(work), TMPDIR=str(work))  # as the child does
+        confine.install(tmpdir=str(work), read_roots=python_read_roots() + tuple(str(p) for p in own))
+        confine.seal(library_dirs=library_dirs(), threads=threads)
+        return fn()
+
+    return _fork_json(confined)
 
 
 def _refused(f) -> str:

@@ -138,13 +138,20 @@ HOSTILE_VERDICTS = [
 ]
 
 
-@pytest.mark.parametrize("name,status,text", HOSTILE_VERDICTS, ids=[v[0] for v in HOSTILE_VERDICTS])
-def test_hostile_function_gets_a_clear_verdict(worker, name, status, text):
-    softmax, _, _ = _grade(worker, name)
+def _softmax_earns_nothing(worker, name: str, status: str, text: str) -> float:
+    """Grade the hostile file; its softmax's first case has ``status`` and ``text``, and no case of it
+    scores. Returns the seconds grading took."""
+    softmax, _, elapsed = _grade(worker, name)
     first = softmax[0]
     assert first.status == status, first.message
     assert text in first.message, first.message
     assert all(c.score == 0 for c in softmax)
+    return elapsed
+
+
+@pytest.mark.parametrize("name,status,text", HOSTILE_VERDICTS, ids=[v[0] for v in HOSTILE_VERDICTS])
+def test_hostile_function_gets_a_clear_verdict(worker, name, status, text):
+    _softmax_earns_nothing(worker, name, status, text)
 
 
 # Issue 9: every family of banned routine that used to earn full marks. Each file hides its banned
@@ -169,12 +176,7 @@ BANNED_FAMILIES = [
 
 @pytest.mark.parametrize("name,status,text", BANNED_FAMILIES, ids=[v[0] for v in BANNED_FAMILIES])
 def test_banned_routine_family_earns_no_marks(worker, name, status, text):
-    softmax, _, elapsed = _grade(worker, name)
-    first = softmax[0]
-    assert first.status == status, first.message
-    assert text in first.message, first.message
-    assert all(c.score == 0 for c in softmax)
-    assert elapsed < 60
+    assert _softmax_earns_nothing(worker, name, status, text) < 60
 
 
 @pytest.mark.parametrize("name,status", [("unwrap_library.py", "error"), ("captured_library.py", "banned")])
