@@ -77,6 +77,8 @@ def describe_value(v) -> str:
     if v is None:
         return "None"
     if isinstance(v, Opaque):
+        if "__torch_dispatch__" in v.repr:  # (the encoder's note on a subclass it would not read)
+            return f"{v.type} object: {v.repr[:120]}"
         return f"{v.type} object"
     cls = class_name(v)
     named = f" ({cls})" if cls else ""

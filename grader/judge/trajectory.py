@@ -82,52 +82,70 @@ def _locate(call, names: list[str], name: str):
     raise LookupError(f"the case's call has no argument {name!r}")
 
 
-def _set(call, where, value):
-    from grader.spec import Call
-
-    if where[0] == "args":
-        args = list(call.args)
-        args[where[1]] = value
-        return Call(tuple(args), dict(call.kwargs))
-    kwargs = dict(call.kwargs)
-    kwargs[where[1]] = value
-    return Call(tuple(call.args), kwargs)
-
-
 def _get(call, where):
     return call.args[where[1]] if where[0] == "args" else call.kwargs[where[1]]
 
 
 def _as_tensor(v, like):
-    """An output value as a torch tensor of ``like``'s dtype (decoded Arrays become tensors)."""
+    """An output value as a plain torch tensor of ``like``'s dtype.
+
+    In the student's process this reads the update rule's output after the guard has exited, so it
+    runs none of the student's code: classes are tested on ``type(v)``, a tensor subclass is read
+    through the base class (one with ``__torch_dispatch__``, whose reading would run its own code,
+    is refused), and only tensors, numpy arrays, decoded Arrays and Python numbers are accepted.
+
+    Raises:
+        TypeError: any other value.
+    """
     import torch
 
-    if isinstance(v, torch.Tensor):
+    from grader.sandbox.wire import Array
+
+    T, tv = torch.Tensor, type(v)
+    if issubclass(tv, T):
+        if tv is not T:
+            if torch._C._dispatch_keys(v).has(torch._C.DispatchKey.Python):
+                raise TypeError(f"got a {tv.__name__}, a tensor subclass that overrides __torch_dispatch__: "
+                                "return a plain torch.Tensor")
+            with torch._C.DisableTorchFunctionSubclass():
+                v = T.as_subclass(v, T)
         t = v.detach().clone()
+    elif tv is Array or issubclass(tv, np.ndarray):
+        t = torch.from_numpy(np.array(v.data if tv is Array else v, copy=True))
+    elif tv in (bool, int, float) or issubclass(tv, np.generic):
+        t = torch.from_numpy(np.array(v, copy=True))
     else:
-        t = torch.from_numpy(np.array(as_numpy(v), copy=True))
+        raise TypeError(f"expected a tensor, got {tv.__name__}")
     return t.to(like.dtype) if isinstance(like, torch.Tensor) and t.is_floating_point() else t
 
 
 def _pick(out, index):
+    """Item ``index`` of a tuple or list output, read through the base class (see :func:`_as_tensor`)."""
     if index is None:
         return out
-    if not isinstance(out, (tuple, list)):
-        raise LookupError(f"expected a tuple, got {type(out).__name__}")
-    if index >= len(out):
-        raise LookupError(f"expected a tuple of at least {index + 1} values, got {len(out)}")
-    return out[index]
+    tv = type(out)
+    if not issubclass(tv, (tuple, list)):
+        raise LookupError(f"expected a tuple, got {tv.__name__}")
+    base = tuple if issubclass(tv, tuple) else list
+    n = base.__len__(out)
+    if index >= n:
+        raise LookupError(f"expected a tuple of at least {index + 1} values, got {n}")
+    return base.__getitem__(out, index)
 
 
-def drive(traj, call, names: list[str]) -> Generator[Any, Any, Run]:
+def drive(traj, call, names: list[str], *, losses: bool = True) -> Generator[Any, Any, Run]:
     """Yield each step's call; receive its output; return the :class:`Run`.
 
     Args:
         traj: the case's :class:`grader.spec.Trajectory`.
         call: the case's first call (torch tensors).
         names: the function's parameter names (contract order), to find arguments by name.
+        losses: also compute the objective after each step (the student's process skips it: the
+            grader recomputes every loss from the parameters it gets back).
     """
     import torch
+
+    from grader.spec import Call
 
     p_at = _locate(call, names, traj.param)
     g_at = _locate(call, names, traj.grad)
@@ -139,19 +157,23 @@ def drive(traj, call, names: list[str]) -> Generator[Any, Any, Run]:
     shape = tuple(param.shape)
     state = {n: _get(call, w) for n, w in c_at.items()}
     t = _get(call, t_at) if t_at else None
-    start = traj.objective.loss(param.detach().to(torch.float64).numpy())
-    params, losses, states = [], [], []
+    objective, f64 = traj.objective, torch.float64
+    start = objective.loss(param.detach().to(f64).numpy())
+    params, loss_values, states = [], [], []
+    base_args, base_kwargs = list(call.args), dict(call.kwargs)
     for step in range(1, traj.steps + 1):
-        grad = torch.from_numpy(traj.objective.grad(param.detach().to(torch.float64).numpy())).to(param.dtype)
-        c = _set(call, p_at, param.clone())
-        c = _set(c, g_at, grad)
+        grad = torch.from_numpy(objective.grad(param.detach().to(f64).numpy())).to(param.dtype)
+        # one Call per step: the case's arguments with this step's param, grad, state and step number
+        where = {"args": list(base_args), "kwargs": dict(base_kwargs)}
+        where[p_at[0]][p_at[1]] = param.clone()
+        where[g_at[0]][g_at[1]] = grad
         for n, w in c_at.items():
-            c = _set(c, w, state[n].clone() if isinstance(state[n], torch.Tensor) else state[n])
+            where[w[0]][w[1]] = state[n].clone() if isinstance(state[n], torch.Tensor) else state[n]
         if t_at:
-            c = _set(c, t_at, t)
-        out = yield c
-        if isinstance(out, StepFailed):
-            return Run(tuple(params), tuple(losses), start, f"step {step}: {out.message}", step, tuple(states))
+            where[t_at[0]][t_at[1]] = t
+        out = yield Call(tuple(where["args"]), where["kwargs"])
+        if type(out) is StepFailed:  # (type(): an object may lie about its __class__)
+            return Run(tuple(params), tuple(loss_values), start, f"step {step}: {out.message}", step, tuple(states))
         try:
             new = _as_tensor(_pick(out, traj.param_out), param)
             if tuple(new.shape) != shape:
@@ -163,20 +185,20 @@ def drive(traj, call, names: list[str]) -> Generator[Any, Any, Run]:
                     raise LookupError(f"the new `{n}` has shape {tuple(v.shape)}, expected {tuple(state[n].shape)}")
                 new_state[n] = v
         except (LookupError, TypeError, ValueError) as e:
-            return Run(tuple(params), tuple(losses), start, f"step {step}: {e}", step, tuple(states))
-        v = new.detach().to(torch.float64).numpy().reshape(-1)
+            return Run(tuple(params), tuple(loss_values), start, f"step {step}: {e}", step, tuple(states))
+        v = new.detach().to(f64).numpy().reshape(-1)
         params.append(v)
-        states.append({n: x.detach().to(torch.float64).numpy().reshape(-1) for n, x in new_state.items()
+        states.append({n: x.detach().to(f64).numpy().reshape(-1) for n, x in new_state.items()
                        if isinstance(x, torch.Tensor)})
-        loss = traj.objective.loss(v)
-        losses.append(loss)
+        if losses:
+            loss_values.append(objective.loss(v))
         if not np.isfinite(v).all():
-            return Run(tuple(params), tuple(losses), start, f"step {step}: the parameter is not finite", step,
+            return Run(tuple(params), tuple(loss_values), start, f"step {step}: the parameter is not finite", step,
                        tuple(states))
         param, state = new, new_state
         if t_at:
             t = t + 1
-    return Run(tuple(params), tuple(losses), start, states=tuple(states))
+    return Run(tuple(params), tuple(loss_values), start, states=tuple(states))
 
 
 def run_inprocess(fn: Callable, traj, call, names: list[str] | None = None) -> Run:

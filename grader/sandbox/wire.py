@@ -33,7 +33,6 @@ from __future__ import annotations
 import json
 import math
 import struct
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -125,7 +124,7 @@ class ListOf(list):
 
 
 class DictOf(dict):
-    """A decoded mapping that was not a plain dict (OrderedDict, defaultdict, a Mapping): its items, plus ``cls``."""
+    """A decoded mapping that was not a plain dict (OrderedDict, defaultdict): its items, plus ``cls``."""
 
     cls: str = "dict"
 
@@ -169,31 +168,27 @@ class _Encoder:
             return {"t": "tuple" if tv is tuple else "list", "items": items}
         if tv is dict:
             return {"t": "dict", "items": [[self.node(k, depth + 1), self.node(x, depth + 1)] for k, x in dict.items(v)]}
-        # Subclasses of the standard containers (namedtuple, OrderedDict, defaultdict, a Mapping):
+        # Subclasses of the standard containers (namedtuple, OrderedDict, defaultdict):
         # their structure, read through the base class's own methods, with the class name kept.
-        if isinstance(v, (tuple, list)) and not isinstance(v, (str, bytes)):
-            base = tuple if isinstance(v, tuple) else list
+        # (In the student's process, after the guard: nothing here may run the student's code, so
+        # classes are tested on type(v), never on a __class__ the object reports, and values are read
+        # through the base classes' own slots. A mapping that is no dict is not read: its items()
+        # would be the student's code.)
+        if issubclass(tv, (tuple, list)) and not issubclass(tv, (str, bytes)):
+            base = tuple if issubclass(tv, tuple) else list
             items = [self.node(x, depth + 1) for x in list(base.__iter__(v))[:MAX_ITEMS]]
-            return {"t": base.__name__, "items": items, "cls": type(v).__name__[:100]}
-        if isinstance(v, dict):
+            return {"t": base.__name__, "items": items, "cls": tv.__name__[:100]}
+        if issubclass(tv, dict):
             pairs = list(dict.items(v))[:MAX_ITEMS]
             return {"t": "dict", "items": [[self.node(k, depth + 1), self.node(x, depth + 1)] for k, x in pairs],
-                    "cls": type(v).__name__[:100]}
-        if isinstance(v, Mapping):
-            try:
-                pairs = list(v.items())[:MAX_ITEMS]
-            except Exception:  # noqa: BLE001 - a broken mapping is reported as an object
-                pairs = None
-            if pairs is not None:
-                return {"t": "dict", "items": [[self.node(k, depth + 1), self.node(x, depth + 1)] for k, x in pairs],
-                        "cls": type(v).__name__[:100]}
-        if isinstance(v, bool):
-            return {"t": "bool", "v": bool(v)}
-        if isinstance(v, int):
+                    "cls": tv.__name__[:100]}
+        if issubclass(tv, bool):
+            return {"t": "bool", "v": bool(int.__index__(v))}
+        if issubclass(tv, int):
             return {"t": "int", "v": str(int.__index__(v))}
-        if isinstance(v, float):
+        if issubclass(tv, float):
             return {"t": "float", "v": float.__repr__(v)}
-        if isinstance(v, str):
+        if issubclass(tv, str):
             return {"t": "str", "v": str.__str__(v)[:10000]}
         if tv is Array:
             return self._ndarray(v.data, kind=v.kind, device=v.device, cls=v.cls)
@@ -207,10 +202,10 @@ class _Encoder:
         dt = _dtype_node(v)
         if dt is not None:
             return dt
-        if isinstance(v, np.ndarray):
-            return self._ndarray(np.asarray(v), kind="ndarray", device="cpu", cls=type(v).__name__)
-        if isinstance(v, (np.floating, np.integer, np.bool_)):
-            return self._ndarray(np.asarray(v), kind="ndarray", device="cpu", cls=type(v).__name__)
+        if issubclass(tv, np.ndarray):
+            return self._ndarray(np.asarray(v), kind="ndarray", device="cpu", cls=tv.__name__)
+        if issubclass(tv, (np.floating, np.integer, np.bool_)):
+            return self._ndarray(np.asarray(v), kind="ndarray", device="cpu", cls=tv.__name__)
         try:
             r = object.__repr__(v)
         except Exception:  # pragma: no cover - defensive
@@ -234,9 +229,14 @@ def _tensor_node(enc: _Encoder, v: Any) -> dict | None:
     import sys
 
     torch = sys.modules.get("torch")
-    if torch is None or not isinstance(v, torch.Tensor):
+    if torch is None or not issubclass(type(v), torch.Tensor):
         return None
     T = torch.Tensor
+    if type(v) is not T and torch._C._dispatch_keys(v).has(torch._C.DispatchKey.Python):
+        # A subclass with __torch_dispatch__ (a wrapper subclass): reading it, even through the base
+        # class, runs its own Python code, outside the guard. Not read.
+        return {"t": "other", "type": type(v).__name__[:100],
+                "repr": "a tensor subclass that overrides __torch_dispatch__ (return a plain torch.Tensor)"}
     # Strip any subclass: read the storage through the base-class methods so a
     # subclass's overrides of __torch_function__, .cpu(), .numpy() cannot lie.
     with torch._C.DisableTorchFunctionSubclass():

@@ -132,6 +132,7 @@ def _warm_up() -> None:
     import numpy  # noqa: F401
     import torch.nn.functional  # noqa: F401
 
+    _preload_libraries()
     import grader.judge.trajectory  # noqa: F401 - what a child needs for trajectory cases
     import grader.sandbox.protocol  # noqa: F401
     import grader.spec  # noqa: F401
@@ -148,24 +149,29 @@ def _slow_warm_up() -> list:
     batch): they inherit them. A one-submission check skips them (no reference needs them): a child
     that uses one pays for it on its first call, within the first call's grace
     (``grader.spec.Limits``), as a student running it at home would."""
-    import importlib.util
-
     import torch
 
     def broadcast() -> None:  # torch.broadcast_shapes pulls in sympy and torch.fx: ~500 modules
         torch.broadcast_shapes((2, 1), (1, 3))
 
-    def libraries() -> None:  # banned C routines wrapped before the student's code (guard.PRELOAD)
-        from grader.sandbox.inside.guard_tables import PRELOAD
+    return [broadcast]
 
-        for lib in PRELOAD:
-            try:
-                if importlib.util.find_spec(lib.split(".")[0]) is not None:
-                    importlib.import_module(lib)
-            except Exception:  # noqa: BLE001 - a broken install: the child copes
-                pass
 
-    return [broadcast, libraries]
+def _preload_libraries() -> None:
+    """Import the libraries whose banned C routines a child wraps before the student's code runs
+    (:data:`grader.sandbox.inside.guard_tables.PRELOAD`, ~0.15 s): once here, while the grader loads
+    its catalog, instead of in every child whose banned list names one."""
+    import importlib
+    import importlib.util
+
+    from grader.sandbox.inside.guard_tables import PRELOAD
+
+    for lib in PRELOAD:
+        try:
+            if importlib.util.find_spec(lib.split(".")[0]) is not None:
+                importlib.import_module(lib)
+        except Exception:  # noqa: BLE001 - a broken install: the child copes
+            pass
 
 
 def serve(sock: socket.socket, *, warm: bool = False) -> None:

@@ -107,6 +107,46 @@ def test_trajectories_part_where_the_update_rule_differs():
     assert parting.step is not None and parting.step > 1 and f"step {parting.step} of 20" in parting.message
 
 
+class _Lazy(torch.Tensor):
+    """A wrapper subclass whose __torch_dispatch__ would compute the answer when the result is read."""
+
+    ran: list = []
+
+    @staticmethod
+    def __new__(cls, x):
+        return torch.Tensor._make_wrapper_subclass(cls, x.shape, dtype=x.dtype)
+
+    def __init__(self, x):
+        self.x = x
+
+    @classmethod
+    def __torch_dispatch__(cls, func, types, args=(), kwargs=None):
+        cls.ran.append(str(func))
+        return args[0].x.clone()
+
+
+class _LyingTuple(tuple):
+    def __getitem__(self, i):
+        raise AssertionError("the grader ran the tuple's own __getitem__")
+
+    def __len__(self):
+        raise AssertionError("the grader ran the tuple's own __len__")
+
+
+def test_a_trajectory_reads_the_update_rules_output_without_running_its_code():
+    """The child reads each step's output after the guard has exited: a lazy tensor subclass or a
+    tuple subclass must not get to run code then (it could call a banned routine unseen)."""
+    q = Quadratic(A=((3.0, 0.0), (0.0, 1.0)), b=(1.0, 1.0))
+    c = call(torch.zeros(2, dtype=torch.float64), torch.zeros(2, dtype=torch.float64), 0.1)
+    _Lazy.ran.clear()
+    lazy = tj.run_inprocess(lambda param, grad, lr: _Lazy(param - lr * grad), Trajectory(objective=q, steps=3,
+                            param_out=None), c, ["param", "grad", "lr"])
+    assert _Lazy.ran == [] and lazy.stopped_at == 1 and "__torch_dispatch__" in lazy.error, lazy.error
+    pair = tj.run_inprocess(lambda param, grad, lr: _LyingTuple((param - lr * grad, grad)),
+                            Trajectory(objective=q, steps=3, param_out=0), c, ["param", "grad", "lr"])
+    assert pair.error == "" and len(pair.params) == 3
+
+
 # --------------------------------------------------------------------------- end to end
 
 

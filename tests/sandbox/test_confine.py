@@ -402,6 +402,9 @@ def test_grader_functions_cannot_be_rewritten_and_hits_cannot_be_erased(tmp_path
 
         out = {"code": _refused(lambda: setattr(Guard.__exit__, "__code__", (lambda *a: None).__code__)),
                "defaults": _refused(lambda: setattr(Guard._build, "__defaults__", (None,))),
+               # deleting is refused as replacing is (the ledger no longer re-reads each __kwdefaults__)
+               "del_kwdefaults": _refused(lambda: delattr(_sys.modules["grader.sandbox.inside.confine"].seal,
+                                                          "__kwdefaults__")),
                "getprofile": None}
         g = Guard(banned=("torch.softmax",), banned_ops=(), library_dirs=library_dirs())
         with g:
@@ -413,6 +416,7 @@ def test_grader_functions_cannot_be_rewritten_and_hits_cannot_be_erased(tmp_path
 
     out, _ = _sealed(use, tmp_path)
     assert out["code"].startswith("refused") and out["defaults"].startswith("refused"), out
+    assert out["del_kwdefaults"].startswith("refused"), out
     assert out["getprofile"] == "None"
     assert out["hits"] == ["torch.softmax"], out
 

@@ -130,6 +130,7 @@ HOSTILE_VERDICTS = [
     ("socket_open.py", "error", "not allowed to open a network socket"),
     ("patch_compare.py", "failed", "20 of 20 elements differ"),
     ("lying_subclass.py", "failed", "elements differ"),
+    ("lazy_subclass.py", "failed", "overrides __torch_dispatch__"),
     ("fake_results.py", "failed", "elements differ"),
     ("obfuscated_banned.py", "banned", "torch.softmax"),
     ("runtime_banned.py", "banned", "at run time"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import collections.abc
 import inspect
 import json
 import math
@@ -149,6 +150,50 @@ def test_decoded_values_are_plain_numbers_not_student_classes():
     x = torch.tensor([4.0]).as_subclass(_Liar)
     got = wire.roundtrip(x)
     assert type(got) is Array and type(got.data) is np.ndarray
+
+
+class _Lazy(torch.Tensor):
+    """A wrapper subclass: reading it at all, even through the base class, would run its Python code
+    (outside the guard, in the student's process)."""
+
+    ran: list = []
+
+    @staticmethod
+    def __new__(cls, x):
+        return torch.Tensor._make_wrapper_subclass(cls, x.shape, dtype=x.dtype)
+
+    @classmethod
+    def __torch_dispatch__(cls, func, types, args=(), kwargs=None):
+        cls.ran.append(str(func))
+        return torch.ones(3)
+
+
+class _Impostor:
+    """Reports another class and mapping items: neither may run."""
+
+    @property
+    def __class__(self):
+        raise AssertionError("the encoder asked the object for its __class__")
+
+
+class _Items(collections.abc.Mapping):
+    def __getitem__(self, k):
+        raise AssertionError("the encoder read a Mapping through its own code")
+
+    def __iter__(self):
+        raise AssertionError("the encoder read a Mapping through its own code")
+
+    def __len__(self):
+        raise AssertionError("the encoder read a Mapping through its own code")
+
+
+def test_encoding_an_output_runs_none_of_its_code():
+    _Lazy.ran.clear()
+    got = wire.roundtrip((_Lazy(torch.zeros(3)), _Impostor(), _Items()))
+    assert _Lazy.ran == []
+    assert isinstance(got[0], Opaque) and "__torch_dispatch__" in got[0].repr
+    assert isinstance(got[1], Opaque) and got[1].type == "_Impostor"
+    assert isinstance(got[2], Opaque) and got[2].type == "_Items"
 
 
 # --------------------------------------------------------------------------- malformed frames

@@ -52,14 +52,26 @@ def _under(dotted: str, prefix: str) -> bool:
 
 
 def _resolve(dotted: str):
+    """The object named ``dotted`` as loaded now, or None.
+
+    Never imports outside torch: a submodule that is not loaded yet resolves to None (the name
+    waits in ``_Tables.late``) instead of being pulled in through its package's lazy
+    ``__getattr__`` (``getattr(scipy, "signal")`` imports ~470 modules, in every child).
+    """
     parts = dotted.split(".")
     obj = sys.modules.get(parts[0])
     if obj is None:
         return None
+    lazy_ok = parts[0] == "torch"  # (torch's own lazy submodules: as before, resolved by getattr)
     for i, p in enumerate(parts[1:], 1):
         mod = sys.modules.get(".".join(parts[: i + 1]))
         if mod is not None:
             obj = mod
+            continue
+        if isinstance(obj, types.ModuleType) and not lazy_ok:
+            obj = vars(obj).get(p)
+            if obj is None:
+                return None
             continue
         try:
             obj = getattr(obj, p)
@@ -298,6 +310,20 @@ class _Tables:
         self.id_set, self.code_set, self.loc_set = frozenset(self.ids), frozenset(self.codes), frozenset(self.locs)
         self.method_set, self.op_id_set = frozenset(self.methods), frozenset(self.op_ids)
         self.tamper_id_set, self.tamper_code_set = frozenset(self.tamper_ids), frozenset(self.tamper_codes)
+        # The same objects as ``id_set`` and ``op_id_set``, for a membership test without calling id():
+        # a hashable object absent from ``obj_set`` is in neither (when ``all_hashable``).
+        objs, hashable = [], True
+        by_id = {id(o): o for o in self.keep}
+        for i in (*self.ids, *self.op_ids):
+            o = by_id.get(i, by_id)
+            try:
+                if o is by_id:
+                    raise TypeError("not kept")
+                hash(o)
+                objs.append(o)
+            except TypeError:
+                hashable = False
+        self.obj_set, self.all_hashable = frozenset(objs), hashable and len(objs) == len(self.ids) + len(self.op_ids)
         self.prefixes, self.prefix_paths = tuple(self.prefixes), tuple(self.prefix_paths)
         self.wrap, self.late = tuple(self.wrap), tuple(self.late)
 
@@ -307,19 +333,14 @@ class _Tables:
         Returns:
             True when the tables changed.
         """
-        if not any(name.rpartition(".")[0] in sys.modules for name in self.late):
+        ready = [(name, obj) for name, obj in ((n, _resolve(n)) for n in self.late) if obj is not None]
+        if not ready:
             return False
         late, wrap, prefixes = list(self.late), list(self.wrap), list(self.prefixes)
-        for name in list(late):
-            parent = name.rpartition(".")[0]
-            if parent not in sys.modules:
-                continue
+        self._file_hit.cache_clear()
+        self._mod_hit.cache_clear()
+        for name, obj in ready:
             late.remove(name)
-            self._file_hit.cache_clear()
-            self._mod_hit.cache_clear()
-            obj = _resolve(name)
-            if obj is None:
-                continue
             if isinstance(obj, types.ModuleType):
                 for attr, v in list(vars(obj).items()):
                     mod = getattr(v, "__module__", None) or ""

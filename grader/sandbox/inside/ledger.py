@@ -22,7 +22,8 @@ __all__ = ["LEDGER_EVENTS", "library_dirs_default", "seal"]
 
 LEDGER_EVENTS = frozenset({"grade.hit", "grade.tamper", "grade.guard", "grade.watch", "grade.watched",
                            "sys.setprofile", "sys.settrace", "compile",
-                            "code.__new__", "marshal.loads", "object.__setattr__", "import"})
+                            "code.__new__", "marshal.loads", "object.__setattr__", "object.__delattr__",
+                            "import"})
 
 
 def none(*args, **kwargs) -> None:
@@ -153,8 +154,7 @@ def seal(*, state: dict, steps_in: dict, violations: list, error: type, exit_sta
     others: list = [[], [], [], []]  # the rest of the grader: checked when the guard has a hit to report
     defaults: list = [[], [], [], []]  # the grader functions' keyword defaults, one by one
     kwdicts: list = []  # (functions, their __kwdefaults__ dicts, their sizes)
-    from operator import attrgetter, getitem, is_
-    kwdefaults_of = attrgetter("__kwdefaults__")
+    from operator import getitem, is_
     for name, m in list(sys.modules.items()):
         if not (name == "grader" or name.startswith("grader.")) or m is None:
             continue
@@ -164,8 +164,8 @@ def seal(*, state: dict, steps_in: dict, violations: list, error: type, exit_sta
         for k, v in list(d.items()):
             if isinstance(v, type) and getattr(v, "__module__", None) == name:
                 snapshot.append((f"{name}.{k}", v.__dict__, dict(v.__dict__)))
-    # Replacing a grader function's __code__/__defaults__/__kwdefaults__ is refused (object.__setattr__
-    # below); what remains is editing a __kwdefaults__ dict in place.
+    # Replacing or deleting a grader function's __code__/__defaults__/__kwdefaults__ is refused
+    # (object.__setattr__/__delattr__ below); what remains is editing a __kwdefaults__ dict in place.
     kwdefaults = []
     for _, d, items in snapshot:
         for v in items.values():
@@ -182,11 +182,12 @@ def seal(*, state: dict, steps_in: dict, violations: list, error: type, exit_sta
         when something changed."""
         if not intact(critical):
             die(changed(critical))
-        functions, dicts, sizes = kwdicts
-        if not (all(map(is_, map(kwdefaults_of, functions), dicts)) and tuple(map(len, dicts)) == sizes
-                and intact(defaults)):
+        _, dicts, sizes = kwdicts
+        # (Not re-reading each function's __kwdefaults__: every read is an audit event, and replacing one is
+        # refused above; the dicts themselves are checked.)
+        if not (tuple(map(len, dicts)) == sizes and intact(defaults)):
             die(next((f"{f.__qualname__}.__kwdefaults__ was changed" for f, kw, n in zip(*kwdicts)
-                      if f.__kwdefaults__ is not kw or len(kw) != n), changed(defaults)))
+                      if len(kw) != n), changed(defaults)))
         if st["viol"] and not all(map(violations.__contains__, st["viol"])):
             die("the sandbox's record of refused actions was edited")
         if (st["hits"] or st["tamper"]) and not intact(others):
@@ -419,8 +420,8 @@ def seal(*, state: dict, steps_in: dict, violations: list, error: type, exit_sta
                 note("code loaded under an installed package's file name")
                 refuse("load code under an installed package's file name")
             return
-        if event == "object.__setattr__" and len(args) >= 2 and args[1] in ("__code__", "__defaults__",
-                                                                            "__kwdefaults__", "__globals__"):
+        if event in ("object.__setattr__", "object.__delattr__") and len(args) >= 2 and \
+                args[1] in ("__code__", "__defaults__", "__kwdefaults__", "__globals__"):
             f = args[0]
             code = getattr(f, "__code__", None) if isinstance(f, type(seal)) else None
             if code is not None and is_grader(code.co_filename):
