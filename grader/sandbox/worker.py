@@ -107,8 +107,9 @@ class Worker:
         secret_roots: directories whose modules must never be inherited by a
             student's process (``reference/``).
         warm: also import what only some submissions use (``torch.broadcast_shapes``'s
-            sympy, ``scipy.special``) once in the zygote: worth it for a batch, not for
-            one check.
+            sympy, ~1 s) once in the zygote: worth it for a batch, not for one check.
+            (``scipy.special``, which the guard wraps before the student's code, is
+            always imported there.)
 
     Use as a context manager, or call :meth:`close`.
     """
