@@ -61,18 +61,6 @@ def _descendants(pid: int) -> list[int]:
     return seen
 
 
-def _cmdlines() -> list[str]:
-    out = []
-    for e in os.listdir("/proc"):
-        if e.isdigit():
-            try:
-                with open(f"/proc/{e}/cmdline", "rb") as f:
-                    out.append(f.read().replace(b"\0", b" ").decode(errors="replace"))
-            except OSError:
-                pass
-    return out
-
-
 def _as_folder(name: str, tmp: Path) -> Path:
     """A folder submission: the hostile file as activations.py, beside the shared correct base."""
     (tmp / "activations.py").write_text((HOSTILE / name).read_text())
@@ -288,9 +276,12 @@ def test_kill_parent_is_refused_and_flagged(worker):
 
 
 def test_fork_children_is_refused(worker):
+    """os.fork, multiprocessing (os.fork underneath) and pty.fork are all refused; _grade checks that
+    no process of the submission outlived its job. (The forked children would only sleep in Python:
+    their command line is the grader's, so there is no "sleep 60" to look for on the machine.)"""
     softmax, _, _ = _grade(worker, "fork_children.py")
-    assert any("os.fork" in v for v in softmax[0].violations)
-    assert not [c for c in _cmdlines() if "sleep 60" in c]
+    assert any("call os.fork" in v for v in softmax[0].violations)
+    assert any("call os.forkpty" in v for v in softmax[0].violations)
 
 
 def test_new_threads_are_refused_and_nothing_lingers(worker):
