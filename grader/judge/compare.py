@@ -37,7 +37,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from grader.spec import Tolerance
-from grader.sandbox.wire import Array, Opaque, class_name
+from grader.sandbox.wire import DISPATCH_NOTE, Array, Opaque, class_name
 
 __all__ = ["Mismatch", "compare", "matches", "describe_value", "scale_note", "row_scale"]
 
@@ -77,8 +77,8 @@ def describe_value(v) -> str:
     if v is None:
         return "None"
     if isinstance(v, Opaque):
-        if "__torch_dispatch__" in v.repr:  # (the encoder's note on a subclass it would not read)
-            return f"{v.type} object: {v.repr[:120]}"
+        if v.repr == DISPATCH_NOTE:  # (a subclass the encoder would not read: say why)
+            return f"{v.type} object: {v.repr}"
         return f"{v.type} object"
     cls = class_name(v)
     named = f" ({cls})" if cls else ""

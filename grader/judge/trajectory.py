@@ -99,17 +99,11 @@ def _as_tensor(v, like):
     """
     import torch
 
-    from grader.sandbox.wire import Array
+    from grader.sandbox.wire import Array, base_tensor
 
-    T, tv = torch.Tensor, type(v)
-    if issubclass(tv, T):
-        if tv is not T:
-            if torch._C._dispatch_keys(v).has(torch._C.DispatchKey.Python):
-                raise TypeError(f"got a {tv.__name__}, a tensor subclass that overrides __torch_dispatch__: "
-                                "return a plain torch.Tensor")
-            with torch._C.DisableTorchFunctionSubclass():
-                v = T.as_subclass(v, T)
-        t = v.detach().clone()
+    tv = type(v)
+    if issubclass(tv, torch.Tensor):
+        t = base_tensor(v).detach().clone()
     elif tv is Array or issubclass(tv, np.ndarray):
         t = torch.from_numpy(np.array(v.data if tv is Array else v, copy=True))
     elif tv in (bool, int, float) or issubclass(tv, np.generic):

@@ -224,6 +224,29 @@ class _Encoder:
                 "kind": kind, "cls": cls}
 
 
+#: Why a tensor was not read (see :func:`base_tensor`); the report shows it.
+DISPATCH_NOTE = "a tensor subclass that overrides __torch_dispatch__ (return a plain torch.Tensor)"
+
+
+def base_tensor(v):
+    """``v`` (a torch.Tensor or subclass) as a plain torch.Tensor on the same storage, without running any
+    of the subclass's code: ``__torch_function__`` is switched off while the base class reads it.
+
+    Raises:
+        TypeError: ``v`` has ``__torch_dispatch__`` (a wrapper subclass): reading it at all, even
+            through the base class, would run its Python code (:data:`DISPATCH_NOTE`).
+    """
+    import torch
+
+    T = torch.Tensor
+    if type(v) is T:
+        return v
+    if torch._C._dispatch_keys(v).has(torch._C.DispatchKey.Python):
+        raise TypeError(f"got a {type(v).__name__}, {DISPATCH_NOTE}")
+    with torch._C.DisableTorchFunctionSubclass():
+        return T.as_subclass(v, T)
+
+
 def _tensor_node(enc: _Encoder, v: Any) -> dict | None:
     """Encode a torch.Tensor (or subclass) through the base class's own methods."""
     import sys
@@ -232,15 +255,13 @@ def _tensor_node(enc: _Encoder, v: Any) -> dict | None:
     if torch is None or not issubclass(type(v), torch.Tensor):
         return None
     T = torch.Tensor
-    if type(v) is not T and torch._C._dispatch_keys(v).has(torch._C.DispatchKey.Python):
-        # A subclass with __torch_dispatch__ (a wrapper subclass): reading it, even through the base
-        # class, runs its own Python code, outside the guard. Not read.
-        return {"t": "other", "type": type(v).__name__[:100],
-                "repr": "a tensor subclass that overrides __torch_dispatch__ (return a plain torch.Tensor)"}
-    # Strip any subclass: read the storage through the base-class methods so a
-    # subclass's overrides of __torch_function__, .cpu(), .numpy() cannot lie.
+    try:
+        base = base_tensor(v)
+    except TypeError:  # (in the student's process, after the guard: not read)
+        return {"t": "other", "type": type(v).__name__[:100], "repr": DISPATCH_NOTE}
+    # Read the storage through the base-class methods so a subclass's overrides of
+    # __torch_function__, .cpu(), .numpy() cannot lie.
     with torch._C.DisableTorchFunctionSubclass():
-        base = T.as_subclass(v, T)
         device = str(T.__getattribute__(base, "device").type)
         t = T.detach(base)
         if T.is_conj(t):

@@ -312,18 +312,13 @@ class _Tables:
         self.tamper_id_set, self.tamper_code_set = frozenset(self.tamper_ids), frozenset(self.tamper_codes)
         # The same objects as ``id_set`` and ``op_id_set``, for a membership test without calling id():
         # a hashable object absent from ``obj_set`` is in neither (when ``all_hashable``).
-        objs, hashable = [], True
         by_id = {id(o): o for o in self.keep}
-        for i in (*self.ids, *self.op_ids):
-            o = by_id.get(i, by_id)
-            try:
-                if o is by_id:
-                    raise TypeError("not kept")
-                hash(o)
-                objs.append(o)
-            except TypeError:
-                hashable = False
-        self.obj_set, self.all_hashable = frozenset(objs), hashable and len(objs) == len(self.ids) + len(self.op_ids)
+        objs = [by_id[i] for i in (*self.ids, *self.op_ids) if i in by_id]
+        try:
+            self.obj_set, hashable = frozenset(objs), True
+        except TypeError:  # an unhashable one: the guard always takes the full path
+            self.obj_set, hashable = frozenset(), False
+        self.all_hashable = hashable and len(objs) == len(self.ids) + len(self.op_ids)
         self.prefixes, self.prefix_paths = tuple(self.prefixes), tuple(self.prefix_paths)
         self.wrap, self.late = tuple(self.wrap), tuple(self.late)
 
